@@ -1,0 +1,3 @@
+"""ML project generated from the ML system template. See README.md."""
+
+__version__ = "0.1.0"

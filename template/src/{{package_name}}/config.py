@@ -1,0 +1,196 @@
+"""Run-time configuration: `configs/project.yaml` and `configs/schema.yaml`.
+
+This is the only module that reads YAML or environment variables. Everything
+else receives a `ProjectConfig`. The models are frozen and forbid unknown keys,
+so a typo in the YAML fails loudly instead of falling back to a default.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+from functools import cached_property
+from pathlib import Path
+from typing import Any, Literal
+
+import yaml
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
+
+from .schema import FeatureSchema
+
+CONFIG_ENV_VAR = "ML_PROJECT_CONFIG"
+DEFAULT_CONFIG = Path("configs") / "project.yaml"
+
+ProblemType = Literal["binary_classification", "multiclass_classification", "regression", "ranking"]
+
+
+class ConfigError(ValueError):
+    """The configuration file is missing or does not validate."""
+
+
+class _Section(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class ProjectSection(_Section):
+    name: str
+    slug: str
+    package: str
+
+
+class ProblemSection(_Section):
+    type: ProblemType
+    statement: str
+    label_definition: str
+    online_metric: str
+    why_ml: list[str] = Field(default_factory=list)
+    n_classes: int | None = Field(default=None, ge=3)
+    candidates_per_request: int | None = Field(default=None, ge=2)
+    ranking_k: int | None = Field(default=None, ge=1)
+
+
+class MetricSection(_Section):
+    primary: str
+    direction: Literal["higher", "lower"]
+    threshold: float
+    secondary: list[str] = Field(default_factory=list)
+    bootstrap_resamples: int = Field(default=1000, ge=10)
+    confidence_level: float = Field(default=0.95, gt=0, lt=1)
+    slices: list[str] = Field(default_factory=list)
+
+
+class DataSection(_Section):
+    scale: Literal["memory", "out_of_core", "cluster"]
+    engine: Literal["pandas", "polars", "ray"]
+    rows_per_day: int = Field(gt=0)
+    source: Path | None = None
+    sample_rows: int = Field(default=20000, ge=100)
+    validation_fraction: float = Field(default=0.15, gt=0, lt=0.5)
+    test_fraction: float = Field(default=0.15, gt=0, lt=0.5)
+
+
+class ModelSection(_Section):
+    library: Literal["lightgbm"] = "lightgbm"
+    seed: int = 42
+    params: dict[str, float | int | str | bool] = Field(default_factory=dict)
+
+
+class ServingSection(_Section):
+    mode: Literal["online", "batch"]
+    host: str = "127.0.0.1"
+    port: int = Field(default=8000, ge=1, le=65535)
+    latency_p99_ms: float | None = Field(default=None, gt=0)
+    peak_rps: float | None = Field(default=None, gt=0)
+
+
+class BatchSection(_Section):
+    schedule: str = "0 2 * * *"
+    deadline_minutes: int = Field(default=60, gt=0)
+
+
+class TrackingSection(_Section):
+    backend: Literal["none", "mlflow"] = "none"
+    uri: str | None = None
+
+
+class PathsSection(_Section):
+    data_dir: Path = Path("data")
+    models_dir: Path = Path("models")
+    reports_dir: Path = Path("reports")
+    schema_file: Path = Field(default=Path("configs/schema.yaml"), alias="schema")
+
+
+class ProjectConfig(_Section):
+    """Everything the code reads at run time, with paths resolved against `root`."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True, arbitrary_types_allowed=True)
+
+    root: Path
+    project: ProjectSection
+    problem: ProblemSection
+    metric: MetricSection
+    data: DataSection
+    model: ModelSection = ModelSection()
+    serving: ServingSection
+    batch: BatchSection = BatchSection()
+    tracking: TrackingSection = TrackingSection()
+    paths: PathsSection = PathsSection()
+    feature_schema: FeatureSchema
+
+    def path(self, relative: Path | str) -> Path:
+        """Resolve a path from the config against the project root."""
+        candidate = Path(relative)
+        return candidate if candidate.is_absolute() else self.root / candidate
+
+    @property
+    def data_dir(self) -> Path:
+        return self.path(self.paths.data_dir)
+
+    @property
+    def models_dir(self) -> Path:
+        return self.path(self.paths.models_dir)
+
+    @property
+    def reports_dir(self) -> Path:
+        return self.path(self.paths.reports_dir)
+
+    @cached_property
+    def fingerprint(self) -> str:
+        """sha256 of the settings that change a trained model, stored with artifacts."""
+        relevant = {
+            "problem": self.problem.model_dump(mode="json"),
+            "metric": self.metric.model_dump(mode="json"),
+            "model": self.model.model_dump(mode="json"),
+            "schema": self.feature_schema.model_dump(mode="json"),
+        }
+        return hashlib.sha256(json.dumps(relevant, sort_keys=True).encode()).hexdigest()
+
+
+def find_config_file(start: Path | None = None) -> Path:
+    """The config named by $ML_PROJECT_CONFIG, else configs/project.yaml here or above."""
+    if env_path := os.environ.get(CONFIG_ENV_VAR):
+        return Path(env_path)
+    here = (start or Path.cwd()).resolve()
+    for folder in (here, *here.parents):
+        candidate = folder / DEFAULT_CONFIG
+        if candidate.is_file():
+            return candidate
+    raise ConfigError(
+        f"no {DEFAULT_CONFIG} found in {here} or its parents; run inside the project "
+        f"or set {CONFIG_ENV_VAR}"
+    )
+
+
+def load_config(path: Path | str | None = None) -> ProjectConfig:
+    """Read and validate the project config and its feature schema."""
+    config_file = Path(path) if path is not None else find_config_file()
+    raw = _read_yaml(config_file)
+    root = config_file.resolve().parent.parent
+    schema_path = raw.get("paths", {}).get("schema", "configs/schema.yaml")
+    schema_file = Path(schema_path) if Path(schema_path).is_absolute() else root / schema_path
+    try:
+        schema = FeatureSchema.model_validate(_read_yaml(schema_file))
+        return ProjectConfig.model_validate({**raw, "root": root, "feature_schema": schema})
+    except ValidationError as error:
+        raise ConfigError(_describe(error, config_file)) from None
+
+
+def _read_yaml(path: Path) -> dict[str, Any]:
+    if not path.is_file():
+        raise ConfigError(f"config file {path} does not exist")
+    try:
+        content = yaml.safe_load(path.read_text(encoding="utf-8"))
+    except yaml.YAMLError as error:
+        raise ConfigError(f"{path} is not valid YAML: {error}") from None
+    if not isinstance(content, dict):
+        raise ConfigError(f"{path} must hold a mapping at the top level")
+    return content
+
+
+def _describe(error: ValidationError, path: Path) -> str:
+    lines = [f"{path} does not validate:"]
+    for problem in error.errors():
+        where = ".".join(str(part) for part in problem["loc"])
+        lines.append(f"  {where}: {problem['msg']}")
+    return "\n".join(lines)
