@@ -99,6 +99,7 @@ class PathsSection(_Section):
     models_dir: Path = Path("models")
     reports_dir: Path = Path("reports")
     schema_file: Path = Field(default=Path("configs/schema.yaml"), alias="schema")
+    prediction_log: Path = Path("data/predictions.sqlite")
 
 
 class ProjectConfig(_Section):
@@ -134,6 +135,10 @@ class ProjectConfig(_Section):
     @property
     def reports_dir(self) -> Path:
         return self.path(self.paths.reports_dir)
+
+    @property
+    def prediction_log_path(self) -> Path:
+        return self.path(self.paths.prediction_log)
 
     @cached_property
     def fingerprint(self) -> str:
