@@ -1,0 +1,176 @@
+"""The questionnaire: defaults that fit together, and validators that say what is wrong.
+
+Every invalid answer must be refused with a sentence that names the problem,
+and nothing may be written to the destination.
+"""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from pathlib import Path
+from typing import Any
+
+import pytest
+import yaml
+
+from conftest import TEMPLATE_ROOT
+
+COPIER_YML = yaml.safe_load((TEMPLATE_ROOT / "copier.yml").read_text())
+QUESTIONS = {k: v for k, v in COPIER_YML.items() if not k.startswith("_")}
+ASKED = {k: v for k, v in QUESTIONS.items() if str(v.get("when", "")).strip() != "False"
+         and v.get("when") is not False}
+
+# (answers, fragment the error must contain)
+INVALID: list[tuple[dict[str, Any], str]] = [
+    ({"project_name": "   "}, "cannot be empty"),
+    ({"project_name": "two\nlines"}, "must be one line"),
+    ({"project_slug": "Churn_Risk"}, "not a valid project slug"),
+    ({"project_slug": "1churn"}, "not a valid project slug"),
+    ({"project_slug": "churn--risk"}, "not a valid project slug"),
+    ({"package_name": "class"}, "it is a Python keyword"),
+    ({"package_name": "import"}, "it is a Python keyword"),
+    ({"package_name": "json"}, "shadow the standard-library module"),
+    ({"package_name": "logging"}, "shadow the standard-library module"),
+    ({"package_name": "pandas"}, "shadow the dependency"),
+    ({"package_name": "1abc"}, "'1abc' is not a valid Python package name"),
+    ({"package_name": "my-package"}, "not a valid Python package name"),
+    ({"package_name": "Pkg"}, "not a valid Python package name"),
+    ({"description": "first line\nsecond line"}, "single line"),
+    ({"author_email": "not-an-email"}, "is not a valid email address"),
+    ({"author_email": "team@localhost"}, "is not a valid email address"),
+    ({"author_name": ""}, "cannot be empty"),
+    ({"license": "WTFPL"}, "WTFPL"),
+    ({"python_version": "3.9"}, "3.9"),
+    ({"problem_type": "clustering"}, "clustering"),
+    ({"problem_statement": "short"}, "too short to be precise"),
+    ({"label_definition": " "}, "cannot be empty"),
+    ({"problem_type": "multiclass_classification", "n_classes": 2},
+     "needs at least 3 classes"),
+    ({"problem_type": "ranking", "candidates_per_request": 1}, "at least 2 candidates"),
+    ({"problem_type": "ranking", "candidates_per_request": 20, "ranking_k": 30},
+     "cannot exceed the candidates per request"),
+    ({"problem_type": "ranking", "ranking_k": 0}, "k must be at least 1"),
+    ({"why_ml": ["repetitive", "vibes"]}, "vibes"),
+    ({"primary_metric": "rmse"}, "rmse"),
+    ({"problem_type": "regression", "primary_metric": "roc_auc"}, "roc_auc"),
+    ({"metric_threshold": 1.5}, "outside the range of roc_auc"),
+    ({"metric_threshold": -0.1}, "outside the range of roc_auc"),
+    ({"metric_threshold": 1.0}, "would demand a perfect model"),
+    ({"problem_type": "regression", "primary_metric": "rmse", "metric_threshold": -3},
+     "outside the range of rmse"),
+    ({"problem_type": "regression", "primary_metric": "r2", "metric_threshold": 1.2},
+     "outside the range of r2"),
+    ({"primary_metric": "log_loss", "metric_threshold": 0}, "would demand a perfect model"),
+    ({"online_metric": ""}, "cannot be empty"),
+    ({"latency_p99_ms": 0}, "must be a positive number of milliseconds"),
+    ({"latency_p99_ms": -5}, "must be a positive number of milliseconds"),
+    ({"peak_rps": 0}, "must be a positive number"),
+    ({"serving_mode": "streaming"}, "streaming"),
+    ({"serving_mode": "batch", "batch_schedule": "nightly"}, "not a five-field cron"),
+    ({"serving_mode": "batch", "batch_schedule": "0 2 * *"}, "not a five-field cron"),
+    ({"serving_mode": "batch", "batch_deadline_minutes": 0}, "must be a positive number"),
+    ({"data_scale": "huge"}, "huge"),
+    ({"rows_per_day": 0}, "must be a positive integer"),
+    ({"experiment_tracking": "wandb"}, "wandb"),
+    ({"ci_provider": "jenkins"}, "jenkins"),
+]
+
+
+@pytest.mark.parametrize(
+    ("answers", "message"), INVALID, ids=[f"{i:02d}-{next(iter(a))}" for i, (a, _) in
+                                          enumerate(INVALID)]
+)
+def test_invalid_answer_is_refused_with_a_sentence(
+    copie: Any, template_repo: Path, answers: dict[str, Any], message: str
+) -> None:
+    result = copie.copy(extra_answers=answers, template_dir=template_repo)
+    assert result.exit_code != 0, f"{answers} was accepted"
+    assert message in str(result.exception)
+    # nothing written: pytest-copie creates the destination folder itself
+    written = list(copie.test_dir.glob(f"copie{copie.counter - 1:03d}/*"))
+    assert written == []
+
+
+def test_there_are_at_least_twenty_invalid_cases() -> None:
+    assert len(INVALID) >= 20
+
+
+def test_cli_refuses_a_bad_answer_and_writes_nothing(template_repo: Path, tmp_path: Path) -> None:
+    destination = tmp_path / "project"
+    result = subprocess.run(
+        [sys.executable, "-m", "copier", "copy", "--defaults", "--vcs-ref", "HEAD",
+         "-d", "package_name=class", str(template_repo), str(destination)],
+        capture_output=True, text=True, input="",
+    )
+    assert result.returncode != 0
+    assert "it is a Python keyword" in result.stderr + result.stdout
+    assert not destination.exists() or not any(destination.iterdir())
+
+
+def test_every_asked_question_has_help_and_default() -> None:
+    for name, spec in ASKED.items():
+        assert spec.get("help"), f"{name} has no help text"
+        assert "default" in spec, f"{name} has no default"
+
+
+def test_questions_use_the_public_answer_keys_in_order() -> None:
+    public = [
+        "project_name", "project_slug", "package_name", "description", "author_name",
+        "author_email", "license", "python_version", "problem_type", "problem_statement",
+        "label_definition", "n_classes", "candidates_per_request", "ranking_k", "why_ml",
+        "primary_metric", "metric_threshold", "online_metric", "serving_mode",
+        "latency_p99_ms", "peak_rps", "batch_schedule", "batch_deadline_minutes",
+        "data_scale", "rows_per_day", "experiment_tracking", "ci_provider", "docker",
+    ]
+    asked = [name for name in QUESTIONS if name in public]
+    assert asked == public
+
+
+def test_template_needs_no_trust() -> None:
+    assert "_tasks" not in COPIER_YML
+    assert "_jinja_extensions" not in COPIER_YML
+
+
+@pytest.mark.parametrize(
+    ("problem_type", "metric", "direction"),
+    [
+        ("binary_classification", "roc_auc", "higher"),
+        ("multiclass_classification", "macro_f1", "higher"),
+        ("regression", "rmse", "lower"),
+        ("ranking", "ndcg_at_k", "higher"),
+    ],
+)
+def test_defaults_fit_together(
+    copie: Any, template_repo: Path, problem_type: str, metric: str, direction: str
+) -> None:
+    result = copie.copy(extra_answers={"problem_type": problem_type}, template_dir=template_repo)
+    assert result.exit_code == 0, result.exception
+    config = yaml.safe_load((result.project_dir / "configs" / "project.yaml").read_text())
+    assert config["metric"]["primary"] == metric
+    assert config["metric"]["direction"] == direction
+    assert metric not in config["metric"]["secondary"]
+    answers = yaml.safe_load((result.project_dir / ".copier-answers.yml").read_text())
+    # questions that do not apply are neither asked nor recorded
+    assert ("n_classes" in answers) == (problem_type == "multiclass_classification")
+    assert ("ranking_k" in answers) == (problem_type == "ranking")
+    assert "batch_schedule" not in answers  # default serving mode is online
+    # computed values stay out of the answers file
+    assert "metric_direction" not in answers and "metric_catalog" not in answers
+
+
+def test_batch_answers_replace_latency_answers(copie: Any, template_repo: Path) -> None:
+    result = copie.copy(extra_answers={"serving_mode": "batch"}, template_dir=template_repo)
+    assert result.exit_code == 0, result.exception
+    answers = yaml.safe_load((result.project_dir / ".copier-answers.yml").read_text())
+    assert answers["batch_schedule"] == "0 2 * * *"
+    assert "latency_p99_ms" not in answers and "peak_rps" not in answers
+
+
+def test_default_threshold_follows_the_metric(copie: Any, template_repo: Path) -> None:
+    catalog = COPIER_YML["metric_catalog"]["default"]
+    for metric in ("pr_auc", "brier", "log_loss"):
+        result = copie.copy(extra_answers={"primary_metric": metric}, template_dir=template_repo)
+        assert result.exit_code == 0, result.exception
+        config = yaml.safe_load((result.project_dir / "configs" / "project.yaml").read_text())
+        assert config["metric"]["threshold"] == pytest.approx(catalog[metric]["default"])
