@@ -80,6 +80,14 @@ def template_repo(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return snapshot_template(tmp_path_factory.mktemp("template"))
 
 
+@pytest.fixture(scope="session")
+def release_repo(tmp_path_factory: pytest.TempPathFactory) -> Any:
+    """Every release of CHANGELOG.md as a tag, the working tree on top (tests/releases.py)."""
+    from releases import build_release_repo
+
+    return build_release_repo(tmp_path_factory.mktemp("releases"))
+
+
 def generate(template: Path, destination: Path, **answers: Any) -> Path:
     """Render the template with `answers` (others default), exactly as a user would.
 

@@ -15,7 +15,7 @@ from pathlib import Path
 from typing import Any, Literal
 
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
 from .schema import FeatureSchema
 
@@ -58,6 +58,7 @@ class MetricSection(_Section):
     bootstrap_resamples: int = Field(default=1000, ge=10)
     confidence_level: float = Field(default=0.95, gt=0, lt=1)
     slices: list[str] = Field(default_factory=list)
+    min_slice_rows: int = Field(default=30, ge=1)
 
 
 class DataSection(_Section):
@@ -68,12 +69,28 @@ class DataSection(_Section):
     sample_rows: int = Field(default=20000, ge=100)
     validation_fraction: float = Field(default=0.15, gt=0, lt=0.5)
     test_fraction: float = Field(default=0.15, gt=0, lt=0.5)
+    # out_of_core and cluster tiers: rows per Parquet part / row group / scoring chunk.
+    chunk_rows: int = Field(default=250_000, ge=100)
+    # cluster tier: a Ray address (ray://host:10001, auto); null reads $RAY_ADDRESS,
+    # and without either a local Ray instance is started.
+    ray_address: str | None = Field(default=None, validate_default=True)
+    ray_workers: int | None = Field(default=None, ge=1)  # null: sized to the machine
+    ray_num_cpus: int | None = Field(default=None, ge=1)  # local instance; null: cores
+    ray_storage: str | None = None  # Ray Train results; a cluster needs shared storage (s3://...)
+
+    @field_validator("ray_address")
+    @classmethod
+    def _ray_address_from_env(cls, value: str | None) -> str | None:
+        return value or os.environ.get("RAY_ADDRESS") or None
 
 
 class ModelSection(_Section):
     library: Literal["lightgbm"] = "lightgbm"
     seed: int = 42
     params: dict[str, float | int | str | bool] = Field(default_factory=dict)
+    # Fixed so that training is reproducible (LightGBM's results depend on it).
+    num_threads: int = Field(default=1, ge=1)
+    early_stopping_rounds: int = Field(default=30, ge=1)
 
 
 class ServingSection(_Section):
@@ -82,11 +99,27 @@ class ServingSection(_Section):
     port: int = Field(default=8000, ge=1, le=65535)
     latency_p99_ms: float | None = Field(default=None, gt=0)
     peak_rps: float | None = Field(default=None, gt=0)
+    # Worker processes; null means one per CPU core.
+    workers: int | None = Field(default=None, ge=1)
+    max_rows_per_request: int = Field(default=1000, ge=1)
+    max_candidates: int = Field(default=100, ge=2)
+    max_body_bytes: int = Field(default=1_048_576, ge=1024)
+    concurrency_limit: int = Field(default=256, ge=1)
+    request_timeout_s: float = Field(default=2.0, gt=0)
+    batching: bool = True
+    max_batch_rows: int = Field(default=2048, ge=1)
+    graceful_shutdown_s: float = Field(default=10.0, ge=0)
+    log_predictions: bool = True
+    bench_duration_s: float = Field(default=3.0, gt=0)
+    bench_max_requests: int = Field(default=20000, ge=10)
+    bench_concurrency: list[int] = Field(default_factory=lambda: [1, 8, 64])
 
 
 class BatchSection(_Section):
     schedule: str = "0 2 * * *"
     deadline_minutes: int = Field(default=60, gt=0)
+    chunk_rows: int = Field(default=50_000, ge=1)
+    log_predictions: bool = True
 
 
 class TrackingSection(_Section):
@@ -94,11 +127,34 @@ class TrackingSection(_Section):
     uri: str | None = None
 
 
+class MonitoringSection(_Section):
+    """Drift check settings; see the `monitoring:` block of configs/project.yaml."""
+
+    window_rows: int = Field(default=10_000, ge=1)
+    min_rows: int = Field(default=30, ge=2)
+    large_sample_rows: int = Field(default=5_000, ge=1)
+    numeric_method: Literal["auto", "ks", "wasserstein", "psi"] = "auto"
+    categorical_method: Literal["auto", "chi_square", "jensen_shannon", "psi"] = "auto"
+    column_methods: dict[
+        str, Literal["ks", "wasserstein", "psi", "chi_square", "jensen_shannon"]
+    ] = Field(default_factory=dict)
+    alpha: float = Field(default=0.05, gt=0, lt=1)
+    correction: Literal["bonferroni", "benjamini_hochberg", "none"] = "benjamini_hochberg"
+    wasserstein_threshold: float = Field(default=0.1, gt=0)
+    jensen_shannon_threshold: float = Field(default=0.1, gt=0)
+    psi_threshold: float = Field(default=0.1, gt=0)
+    psi_bins: int = Field(default=10, ge=2)
+    drift_share: float = Field(default=0.5, gt=0, le=1)
+    invalid_share_tolerance: float = Field(default=0.1, ge=0, le=1)
+    max_categories: int = Field(default=100, ge=2)
+    performance_tolerance: float = Field(default=0.1, ge=0)
+
+
 class PathsSection(_Section):
     data_dir: Path = Path("data")
     models_dir: Path = Path("models")
     reports_dir: Path = Path("reports")
-    schema_file: Path = Field(default=Path("configs/schema.yaml"), alias="schema")
+    schema_file: Path = Path("configs/schema.yaml")
     prediction_log: Path = Path("data/predictions.sqlite")
 
 
@@ -116,6 +172,7 @@ class ProjectConfig(_Section):
     serving: ServingSection
     batch: BatchSection = BatchSection()
     tracking: TrackingSection = TrackingSection()
+    monitoring: MonitoringSection = MonitoringSection()
     paths: PathsSection = PathsSection()
     feature_schema: FeatureSchema
 
@@ -172,7 +229,13 @@ def load_config(path: Path | str | None = None) -> ProjectConfig:
     config_file = Path(path) if path is not None else find_config_file()
     raw = _read_yaml(config_file)
     root = config_file.resolve().parent.parent
-    schema_path = raw.get("paths", {}).get("schema", "configs/schema.yaml")
+    paths = raw.get("paths") or {}
+    if "schema" in paths:
+        raise ConfigError(
+            f"{config_file}: paths.schema was renamed to paths.schema_file in template 0.2.0; "
+            "rename the key (`copier update --trust` does it for you)"
+        )
+    schema_path = paths.get("schema_file", "configs/schema.yaml")
     schema_file = Path(schema_path) if Path(schema_path).is_absolute() else root / schema_path
     try:
         schema = FeatureSchema.model_validate(_read_yaml(schema_file))

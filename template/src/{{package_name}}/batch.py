@@ -1,0 +1,317 @@
+"""Batch scoring: a file in, predictions out, in chunks so memory stays flat.
+
+The input (Parquet or CSV) is read `batch.chunk_rows` rows at a time. Each
+chunk is checked row by row against the feature schema: a bad row goes to a
+rejects file with the reason (naming the column) and the run goes on. Good
+rows are encoded through the shared `features.encode_columns`, scored by the
+promoted model and appended to the output Parquet with the model version and
+the run id, and logged to the prediction log for the drift monitor. The
+output is written to a temporary file and renamed at the end, so a crashed
+run never leaves a half-written output behind.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+import uuid
+from collections.abc import Iterator
+from dataclasses import asdict, dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+import pyarrow as pa
+import pyarrow.parquet as pq
+
+from .config import ProjectConfig
+from .features import encode_columns
+from .predlog import PredictionLogger
+from .registry import LoadedModel, ModelRegistry
+from .schema import FeatureSchema, SchemaError
+
+BENCH_REPORT = "batch_bench.json"
+OUTPUT_COLUMNS = ("prediction", "model_version", "run_id")
+
+
+@dataclass(frozen=True)
+class BatchResult:
+    """What one scoring run did."""
+
+    run_id: str
+    model_version: str
+    rows_read: int
+    rows_scored: int
+    rows_rejected: int
+    chunks: int
+    seconds: float
+    output_path: Path
+    rejects_path: Path | None
+
+    @property
+    def rows_per_second(self) -> float:
+        return self.rows_read / self.seconds if self.seconds > 0 else float("nan")
+
+    def summary(self) -> str:
+        lines = [
+            f"Run {self.run_id} with model {self.model_version}: scored {self.rows_scored} of "
+            f"{self.rows_read} row(s) in {self.chunks} chunk(s), {self.seconds:.1f} s "
+            f"({self.rows_per_second:,.0f} rows/s)",
+            f"Predictions written to {self.output_path}",
+        ]
+        if self.rejects_path is not None:
+            lines.append(f"{self.rows_rejected} row(s) rejected, reasons in {self.rejects_path}")
+        return "\n".join(lines)
+
+
+def rejects_path_for(output_path: Path) -> Path:
+    return output_path.with_name(f"{output_path.stem}.rejects.parquet")
+
+
+def new_run_id() -> str:
+    return f"{datetime.now(UTC):%Y%m%dT%H%M%SZ}-{uuid.uuid4().hex[:8]}"
+
+
+def read_chunks(path: Path, *, chunk_rows: int) -> Iterator[pa.Table]:
+    """The input, `chunk_rows` rows at a time (CSV columns are read as text)."""
+    suffix = path.suffix.lower()
+    if not path.is_file():
+        raise FileNotFoundError(f"input file {path} does not exist")
+    if suffix == ".parquet":
+        source = pq.ParquetFile(path)
+        for batch in source.iter_batches(batch_size=chunk_rows):
+            yield pa.Table.from_batches([batch], schema=source.schema_arrow)
+    elif suffix == ".csv":
+        for frame in pd.read_csv(path, chunksize=chunk_rows, dtype=str):
+            schema = pa.schema([(str(name), pa.string()) for name in frame.columns])
+            yield pa.Table.from_pandas(frame, schema=schema, preserve_index=False)
+    else:
+        raise ValueError(f"cannot read {path}: expected a .parquet or .csv file")
+
+
+def check_rows(
+    frame: pd.DataFrame, schema: FeatureSchema
+) -> tuple[dict[str, np.ndarray], np.ndarray]:
+    """Each feature as a clean column, and per row the first problem (None if fine)."""
+    missing_columns = [name for name in schema.feature_names if name not in frame.columns]
+    if missing_columns:
+        raise SchemaError(
+            f"the input has no column(s) {missing_columns}; the schema expects "
+            f"{schema.feature_names}"
+        )
+    reasons = np.full(len(frame), None, dtype=object)
+    columns: dict[str, np.ndarray] = {}
+
+    def flag(mask: np.ndarray, name: str, problem: str) -> None:
+        fresh = mask & pd.isna(reasons)
+        reasons[fresh] = f"column '{name}': {problem}"
+
+    for spec in schema.features:
+        raw = frame[spec.name]
+        absent = raw.isna().to_numpy()
+        if not spec.nullable:
+            flag(absent, spec.name, "missing value, and the schema does not allow one")
+        if spec.kind == "numeric":
+            values = pd.to_numeric(raw, errors="coerce").to_numpy(dtype=np.float64)
+            if pd.api.types.is_bool_dtype(raw):
+                flag(~absent, spec.name, "expected a number, got a boolean")
+            flag(np.isnan(values) & ~absent, spec.name, "not a number")
+            flag(np.isinf(values), spec.name, "infinite value")
+            if spec.min is not None:
+                flag(values < spec.min, spec.name, f"below the minimum {spec.min:g}")
+            if spec.max is not None:
+                flag(values > spec.max, spec.name, f"above the maximum {spec.max:g}")
+            columns[spec.name] = np.where(np.isfinite(values), values, np.nan)
+        else:
+            text = raw.astype("string")
+            known = text.isin(spec.categories).to_numpy(dtype=bool, na_value=False)
+            flag(
+                ~known & ~absent,
+                spec.name,
+                f"unknown category; allowed are {list(spec.categories)}",
+            )
+            columns[spec.name] = text.to_numpy(dtype=object, na_value=None)
+    return columns, reasons
+
+
+def score_file(
+    config: ProjectConfig,
+    input_path: Path,
+    output_path: Path,
+    *,
+    chunk_rows: int | None = None,
+    log_predictions: bool | None = None,
+    version: str | None = None,
+    run_id: str | None = None,
+) -> BatchResult:
+    """Score `input_path` into `output_path` (Parquet); bad rows go to `<output>.rejects.parquet`.
+
+    Raises `SchemaError` when a feature column is missing from the file altogether
+    (every row would be rejected: the file, not its rows, is wrong).
+    """
+    if config.data.engine == "ray":  # cluster tier: checked and scored by Ray Data tasks
+        from .data import scale_engine
+
+        result: BatchResult = scale_engine(config).score_file(
+            config,
+            input_path,
+            output_path,
+            chunk_rows=chunk_rows,
+            log_predictions=log_predictions,
+            version=version,
+            run_id=run_id,
+        )
+        return result
+    started = time.perf_counter()
+    model = ModelRegistry(config).load(version)
+    run_id = run_id or new_run_id()
+    size = chunk_rows or config.batch.chunk_rows
+    log = config.batch.log_predictions if log_predictions is None else log_predictions
+    output_path.parent.mkdir(parents=True, exist_ok=True)
+    rejects_path = rejects_path_for(output_path)
+    rejects_path.unlink(missing_ok=True)
+    partial = output_path.with_name(f"{output_path.name}.partial")
+    writer: pq.ParquetWriter | None = None
+    rejects: pq.ParquetWriter | None = None
+    counts = {"read": 0, "scored": 0, "rejected": 0, "chunks": 0}
+    predlog = PredictionLogger(config.prediction_log_path, max_pending=4) if log else None
+    try:
+        for table in read_chunks(Path(input_path), chunk_rows=size):
+            frame = table.to_pandas()
+            columns, reasons = check_rows(frame, model.schema)
+            good = pd.isna(reasons)
+            scored = _score(model, table, columns, good, run_id)
+            writer = writer or pq.ParquetWriter(partial, scored.schema)
+            writer.write_table(scored)
+            if not good.all():
+                bad = _rejected_rows(frame, reasons, ~good, offset=counts["read"])
+                rejects = rejects or pq.ParquetWriter(rejects_path, bad.schema)
+                rejects.write_table(bad)
+            if predlog is not None and good.any():
+                values = {name: column[good] for name, column in columns.items()}
+                predlog.log(run_id, model.version, values, _logged(scored), wait=True)
+            counts["read"] += len(frame)
+            counts["scored"] += int(good.sum())
+            counts["rejected"] += int((~good).sum())
+            counts["chunks"] += 1
+    except BaseException:
+        partial.unlink(missing_ok=True)
+        raise
+    finally:
+        for open_writer in (writer, rejects):
+            if open_writer is not None:
+                open_writer.close()
+        if predlog is not None:
+            predlog.close()
+    if writer is None:  # an empty input still gives an (empty) output
+        empty = {name: pa.array([], pa.float64()) for name in OUTPUT_COLUMNS[:1]}
+        pq.write_table(pa.table(empty), partial)
+    partial.replace(output_path)
+    return BatchResult(
+        run_id=run_id,
+        model_version=model.version,
+        rows_read=counts["read"],
+        rows_scored=counts["scored"],
+        rows_rejected=counts["rejected"],
+        chunks=counts["chunks"],
+        seconds=time.perf_counter() - started,
+        output_path=output_path,
+        rejects_path=rejects_path if counts["rejected"] else None,
+    )
+
+
+def _score(
+    model: LoadedModel,
+    table: pa.Table,
+    columns: dict[str, np.ndarray],
+    good: np.ndarray,
+    run_id: str,
+) -> pa.Table:
+    """The good rows of the chunk as read, plus prediction, model version and run id."""
+    kept = table.filter(pa.array(good)).drop_columns(
+        [name for name in OUTPUT_COLUMNS if name in table.column_names]
+    )
+    matrix = encode_columns({name: column[good] for name, column in columns.items()}, model.schema)
+    outputs = model.predict(matrix)
+    if outputs.ndim == 2:  # multiclass: the class, and each class's probability
+        kept = kept.append_column("prediction", pa.array(outputs.argmax(axis=1), pa.int64()))
+        for k in range(outputs.shape[1]):
+            kept = kept.append_column(f"probability_{k}", pa.array(outputs[:, k], pa.float64()))
+    else:
+        kept = kept.append_column("prediction", pa.array(outputs, pa.float64()))
+    kept = kept.append_column("model_version", pa.array([model.version] * len(kept), pa.string()))
+    return kept.append_column("run_id", pa.array([run_id] * len(kept), pa.string()))
+
+
+def _logged(scored: pa.Table) -> np.ndarray:
+    return scored.column("prediction").to_numpy().astype(np.float64)
+
+
+def _rejected_rows(
+    frame: pd.DataFrame, reasons: np.ndarray, bad: np.ndarray, *, offset: int
+) -> pa.Table:
+    """Rejected rows as text, with their input row number and the reason."""
+    rows = frame.loc[bad].astype("string")
+    rows.insert(0, "reason", pd.array(reasons[bad], dtype="string"))
+    rows.insert(0, "row", np.flatnonzero(bad) + offset)
+    schema = pa.schema(
+        [("row", pa.int64()), *((str(name), pa.string()) for name in rows.columns[1:])]
+    )
+    return pa.Table.from_pandas(rows, schema=schema, preserve_index=False)
+
+
+@dataclass(frozen=True)
+class BatchBenchReport:
+    """Scoring throughput and whether a day's rows fit in the deadline."""
+
+    rows: int
+    seconds: float
+    rows_per_second: float
+    rows_per_day: int
+    estimated_minutes: float
+    deadline_minutes: int
+    passed: bool
+
+    def summary(self) -> str:
+        verdict = "PASS" if self.passed else "FAIL"
+        return (
+            f"Scored {self.rows:,} rows in {self.seconds:.2f} s ({self.rows_per_second:,.0f} "
+            f"rows/s, reading, checking, scoring and writing).\n"
+            f"{verdict}: a day's {self.rows_per_day:,} rows would take about "
+            f"{self.estimated_minutes:.1f} min; the deadline is {self.deadline_minutes} min."
+        )
+
+
+def run_batch_bench(config: ProjectConfig, *, rows: int | None = None) -> BatchBenchReport:
+    """Time `score_file` on rows drawn from the model's reference.
+
+    Writes reports/batch_bench.json; nothing is added to the prediction log.
+    """
+    import tempfile
+
+    model = ModelRegistry(config).load()
+    reference = pd.read_parquet(model.reference_path, columns=model.schema.feature_names)
+    count = rows or min(config.data.rows_per_day, 200_000)
+    rng = np.random.default_rng(config.model.seed)
+    sample = reference.iloc[rng.integers(0, len(reference), count)].reset_index(drop=True)
+    with tempfile.TemporaryDirectory() as folder:
+        source = Path(folder) / "input.parquet"
+        sample.to_parquet(source, index=False)
+        result = score_file(config, source, Path(folder) / "output.parquet", log_predictions=False)
+    rate = result.rows_per_second
+    estimate = config.data.rows_per_day / rate / 60
+    report = BatchBenchReport(
+        rows=count,
+        seconds=round(result.seconds, 3),
+        rows_per_second=round(rate, 1),
+        rows_per_day=config.data.rows_per_day,
+        estimated_minutes=round(estimate, 4),
+        deadline_minutes=config.batch.deadline_minutes,
+        passed=bool(estimate <= config.batch.deadline_minutes),
+    )
+    config.reports_dir.mkdir(parents=True, exist_ok=True)
+    payload: dict[str, Any] = asdict(report)
+    (config.reports_dir / BENCH_REPORT).write_text(json.dumps(payload, indent=2) + "\n")
+    return report

@@ -1,0 +1,130 @@
+"""docs/model_card.md, rewritten from each evaluation so it never goes stale.
+
+The card says what the model is for, what it was trained on, how good it is
+against the baseline and where it is weak (its worst slices), in words a
+reviewer can read without opening the reports.
+"""
+
+from __future__ import annotations
+
+import math
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from .baseline import describe_baseline
+from .config import ProjectConfig
+from .registry import LoadedModel
+
+if TYPE_CHECKING:
+    from .evaluate import EvaluationResult
+
+
+def write_model_card(
+    config: ProjectConfig, result: EvaluationResult, model: LoadedModel, path: Path
+) -> Path:
+    """Write the card to `path` and return it."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(render_model_card(config, result, model), encoding="utf-8")
+    return path
+
+
+def render_model_card(config: ProjectConfig, result: EvaluationResult, model: LoadedModel) -> str:
+    meta = model.metadata
+    schema = model.schema
+    verdict = "passed" if result.gate_passed else "FAILED"
+    features = ", ".join(
+        f"`{f.name}` ({f.kind}{', may be missing' if f.nullable else ''})" for f in schema.features
+    )
+    secondary = "\n".join(
+        f"| {name} | {_fmt(value)} | {_fmt(result.baseline_secondary.get(name))} |"
+        for name, value in result.secondary.items()
+    )
+    return f"""# Model card: {_one_line(config.project.name)}
+
+*Rewritten by `evaluate` from reports/evaluation.json; edit the sections marked
+"(your judgement)" in a copy, or they are replaced on the next evaluation.*
+
+## What it does
+
+- Problem: {config.problem.type.replace("_", " ")}
+- Statement: {_one_line(config.problem.statement)}
+- Label: `{schema.label.name}`: {_one_line(config.problem.label_definition)}
+- Online metric it should move: {_one_line(config.problem.online_metric)}
+
+## The model
+
+- Version `{model.version}`, created {meta.get("created_at", "?")}, LightGBM
+  {meta.get("lightgbm_version", "?")}, {meta.get("best_iteration", "?")} trees
+- Trained on {meta.get("rows", {}).get("train", "?")} rows up to
+  {meta.get("time_range", {}).get("train_end", "?")} (time-based split)
+- Data fingerprint `{str(meta.get("data_fingerprint", ""))[:16]}`, config fingerprint
+  `{str(meta.get("config_fingerprint", ""))[:16]}`
+- Features: {features}
+- Baseline: {describe_baseline(meta["baseline"])}
+
+## How good it is
+
+Release gate: **{verdict}**. On the {result.rows} newest rows (test split):
+
+{_primary_table(config, result)}
+
+| secondary metric | model | baseline |
+| --- | --- | --- |
+{secondary}
+
+## Where it is weakest
+
+{_weakest(result)}
+
+## Limitations and intended use (your judgement)
+
+- Who may act on these predictions, and who must not?
+- Which groups or situations are under-represented in the training data?
+- What happens downstream when the model is wrong, and how is that noticed?
+"""
+
+
+def _primary_table(config: ProjectConfig, result: EvaluationResult) -> str:
+    bound = "at least" if result.direction == "higher" else "at most"
+    rows = [
+        ("", "value"),
+        ("---", "---"),
+        (f"{result.metric} ({result.direction} is better)", _fmt(result.value)),
+        (
+            f"{config.metric.confidence_level:.0%} bootstrap interval",
+            f"{_fmt(result.ci_low)} to {_fmt(result.ci_high)}",
+        ),
+        ("baseline", _fmt(result.baseline)),
+        ("lift over baseline", _pct(result.lift)),
+        ("release threshold", f"{bound} {result.threshold}"),
+    ]
+    return "\n".join(f"| {name} | {value} |" for name, value in rows)
+
+
+def _weakest(result: EvaluationResult) -> str:
+    scored: list[tuple[float, str, str, dict[str, Any]]] = []
+    for feature, categories in result.slices.items():
+        for category, entry in categories.items():
+            if entry["value"] is not None:
+                key = entry["value"] if result.direction == "higher" else -entry["value"]
+                scored.append((key, feature, category, entry))
+    if not scored:
+        return "No slice had enough test rows to be scored."
+    lines = [
+        f"- `{feature}` = `{category}`: {result.metric} {_fmt(entry['value'])} "
+        f"(baseline {_fmt(entry['baseline'])}, n = {entry['n']})"
+        for _, feature, category, entry in sorted(scored)[:3]
+    ]
+    return "\n".join(lines)
+
+
+def _one_line(text: str) -> str:
+    return " ".join(text.split())
+
+
+def _fmt(value: float | None) -> str:
+    return "n/a" if value is None or not math.isfinite(value) else f"{value:.4f}"
+
+
+def _pct(value: float) -> str:
+    return "n/a" if not math.isfinite(value) else f"{value:+.1%}"

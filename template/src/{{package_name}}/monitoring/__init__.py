@@ -1,0 +1,7 @@
+"""Drift monitoring: is the data the model sees now still like its training data?
+
+`drift` holds the statistics (numpy and scipy only), `profile` turns columns
+into what they need, `compare` judges each column, `check` runs `monitor
+drift` end to end, `report` writes reports/drift.json and drift.html, and
+`bench` times the check on a million rows.
+"""

@@ -1,0 +1,274 @@
+"""`monitor drift`: the current window against the reference, judged and reported.
+
+By default the reference is the promoted model's `reference.parquet` (training
+rows and the model's predictions on them, saved with the model) and the
+current window is the newest rows of the prediction log. `--reference` and
+`--current` replace either; given both, any two tables with shared columns
+can be compared, their column types inferred from the data.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field, replace
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+
+from ..config import ProjectConfig
+from .compare import ColumnResult, compare_profiles, share_drifted
+from .performance import PerformanceResult, performance_drift
+from .profile import ColumnProfile, Kind, infer_kinds, profile_column, profile_frame
+
+PREDICTION = "prediction"
+LOG_COLUMNS = ("model_version", "logged_at", "request_id")
+
+
+class DriftCheckError(ValueError):
+    """The check cannot run: no reference, an empty window, nothing comparable."""
+
+
+@dataclass(frozen=True)
+class DriftReport:
+    """Per-column results and the dataset verdict (`reports/drift.json`)."""
+
+    columns: list[ColumnResult]
+    share_drifted: float
+    dataset_drift: bool
+    drift_share: float
+    n_reference: int
+    n_current: int
+    reference_source: str
+    current_source: str
+    model_version: str | None = None
+    performance: PerformanceResult | None = None
+    ignored_columns: dict[str, str] = field(default_factory=dict)
+    checked_at: str = field(default_factory=lambda: datetime.now(UTC).isoformat(timespec="seconds"))
+    profiles: tuple[dict[str, ColumnProfile], dict[str, ColumnProfile]] = field(
+        default=({}, {}), repr=False, compare=False
+    )
+
+    @property
+    def prediction_drift(self) -> bool | None:
+        found = [c.drifted for c in self.columns if c.name == PREDICTION]
+        return found[0] if found else None
+
+    @property
+    def performance_drift(self) -> bool:
+        return bool(self.performance and self.performance.drifted)
+
+    @property
+    def alert(self) -> bool:
+        """True when someone should look: dataset drift or a drop of the primary metric."""
+        return self.dataset_drift or self.performance_drift
+
+    def summary(self) -> str:
+        drifted = [c.name for c in self.columns if c.drifted]
+        unknown = [c.name for c in self.columns if c.drifted is None]
+        lines = [
+            f"Drift check: {self.n_current} current rows ({self.current_source}) vs "
+            f"{self.n_reference} reference rows ({self.reference_source})",
+            f"Drifted columns: {len(drifted)} of {len(self.columns) - len(unknown)} judged "
+            f"({self.share_drifted:.0%}; dataset drift at {self.drift_share:.0%}): "
+            f"{', '.join(drifted) or 'none'}",
+        ]
+        if unknown:
+            lines.append(f"Not judged (see status): {', '.join(unknown)}")
+        if self.performance is not None:
+            lines.append(self.performance.summary())
+        verdict = "DRIFT" if self.dataset_drift else "no dataset drift"
+        lines.append(f"Verdict: {verdict}")
+        return "\n".join(lines)
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "columns": {c.name: c.to_json() for c in self.columns},
+            "share_drifted": self.share_drifted,
+            "dataset_drift": self.dataset_drift,
+            "drift_share": self.drift_share,
+            "prediction_drift": self.prediction_drift,
+            "performance": self.performance.to_json() if self.performance else None,
+            "n_reference": self.n_reference,
+            "n_current": self.n_current,
+            "reference_source": self.reference_source,
+            "current_source": self.current_source,
+            "model_version": self.model_version,
+            "ignored_columns": self.ignored_columns,
+            "checked_at": self.checked_at,
+        }
+
+
+def run_drift_check(
+    config: ProjectConfig,
+    *,
+    reference: Path | None = None,
+    current: Path | None = None,
+    write: bool = True,
+) -> DriftReport:
+    """Compare, judge, write reports/drift.json and drift.html (when `write`)."""
+    if reference is not None and current is not None:
+        sources = (str(reference), str(current))
+        report = compare_frames(_read(reference), _read(current), config, sources=sources)
+    else:
+        report = _check_project(config, reference=reference, current=current)
+    if write:
+        from .report import write_reports
+
+        write_reports(report, config.reports_dir)
+    return report
+
+
+def compare_frames(
+    reference: pd.DataFrame,
+    current: pd.DataFrame,
+    config: ProjectConfig,
+    *,
+    kinds: dict[str, Kind] | None = None,
+    sources: tuple[str, str] = ("reference", "current"),
+    model_version: str | None = None,
+    performance: PerformanceResult | None = None,
+    overrides: dict[str, pd.Series] | None = None,
+) -> DriftReport:
+    """Judge two frames; `kinds` (name -> kind) fixes the columns, else they are inferred.
+
+    `overrides` replaces current columns by other rows (the prediction column
+    counts only the rows the reference's model scored).
+    """
+    settings = config.monitoring
+    for label, frame in zip(("reference", "current"), (reference, current), strict=True):
+        if len(frame) == 0:
+            raise DriftCheckError(
+                f"the {label} table ({sources[label == 'current']}) has no "
+                "rows; there is nothing to compare"
+            )
+    ignored: dict[str, str] = {}
+    if kinds is None:
+        ref_kinds, cur_kinds, ignored = infer_kinds(reference, current)
+    else:
+        ref_kinds = cur_kinds = kinds
+        ignored = {str(c): "not a monitored column" for c in current.columns if c not in kinds}
+    shared = set(ref_kinds) & set(cur_kinds) & set(reference.columns) & set(current.columns)
+    if not shared:
+        raise DriftCheckError(
+            f"the reference and current tables share no comparable columns (reference: "
+            f"{sorted(map(str, reference.columns))[:10]}, current: "
+            f"{sorted(map(str, current.columns))[:10]})"
+        )
+    ref_profiles = profile_frame(reference, ref_kinds)
+    cur_profiles = profile_frame(current, cur_kinds)
+    for name, column in (overrides or {}).items():
+        if name in cur_kinds:
+            cur_profiles[name] = profile_column(column.rename(name), cur_kinds[name])
+    results = compare_profiles(ref_profiles, cur_profiles, settings)
+    if model_version is not None:
+        results = [_name_the_version(r, model_version, overrides or {}) for r in results]
+    share = share_drifted(results)
+    if math.isnan(share):
+        reasons = "; ".join(f"{r.name}: {r.status} ({r.message})" for r in results[:5])
+        raise DriftCheckError(f"no column could be judged: {reasons}")
+    return DriftReport(
+        columns=results,
+        share_drifted=share,
+        dataset_drift=share >= settings.drift_share,
+        drift_share=settings.drift_share,
+        n_reference=len(reference),
+        n_current=len(current),
+        reference_source=sources[0],
+        current_source=sources[1],
+        model_version=model_version,
+        performance=performance,
+        ignored_columns=ignored,
+        profiles=(ref_profiles, cur_profiles),
+    )
+
+
+def _name_the_version(
+    result: ColumnResult, version: str, overrides: dict[str, pd.Series]
+) -> ColumnResult:
+    """Say that an overridden column (the prediction) counts one model's rows only."""
+    if result.name not in overrides:
+        return result
+    rows = len(overrides[result.name])
+    note = f"only the {rows} logged rows scored by model {version} count"
+    return replace(result, message=f"{result.message}; {note}" if result.message else note)
+
+
+def _check_project(
+    config: ProjectConfig, *, reference: Path | None, current: Path | None
+) -> DriftReport:
+    """The project's own check: schema kinds, the model's reference, the prediction log."""
+    from ..registry import LoadedModel, ModelRegistry, RegistryError
+
+    schema = config.feature_schema
+    model: LoadedModel | None = None
+    try:
+        model = ModelRegistry(config).load()
+    except RegistryError as error:
+        if reference is None:
+            raise DriftCheckError(f"no reference profile: {error} (or pass --reference)") from None
+    if reference is None:
+        assert model is not None
+        if not model.reference_path.is_file():
+            raise DriftCheckError(
+                f"model {model.version} has no {model.reference_path.name}; "
+                "retrain it or pass --reference"
+            )
+        ref_frame = pd.read_parquet(model.reference_path)
+        ref_source = f"model {model.version} reference sample"
+    else:
+        ref_frame, ref_source = _read(reference), str(reference)
+    if current is None:
+        from ..predlog import read_prediction_log
+
+        cur_frame = read_prediction_log(config, limit=config.monitoring.window_rows)
+        cur_source = f"prediction log, newest {config.monitoring.window_rows} rows"
+        if cur_frame.empty:
+            raise DriftCheckError(
+                f"the current window is empty: the prediction log {config.prediction_log_path} "
+                "has no rows yet; score data first (batch score or serve) or pass --current"
+            )
+    else:
+        cur_frame, cur_source = _read(current), str(current)
+        if PREDICTION not in cur_frame.columns and model is not None:
+            cur_frame = _with_predictions(cur_frame, model, config)
+    kinds: dict[str, Kind] = {spec.name: spec.kind for spec in schema.features}
+    multiclass = config.problem.type == "multiclass_classification"
+    kinds[PREDICTION] = "categorical" if multiclass else "numeric"
+    version = model.version if model is not None and reference is None else None
+    overrides = {}
+    if version is not None and {"model_version", PREDICTION} <= set(cur_frame.columns):
+        overrides[PREDICTION] = cur_frame.loc[cur_frame["model_version"] == version, PREDICTION]
+    return compare_frames(
+        ref_frame,
+        cur_frame,
+        config,
+        kinds=kinds,
+        sources=(ref_source, cur_source),
+        model_version=version,
+        performance=performance_drift(cur_frame, config, model),
+        overrides=overrides,
+    )
+
+
+def _with_predictions(frame: pd.DataFrame, model: Any, config: ProjectConfig) -> pd.DataFrame:
+    """Add the model's predictions to a feature table, when its features allow it."""
+    from ..features import encode_frame
+
+    try:
+        predictions = model.predict(encode_frame(frame, config.feature_schema))
+    except (KeyError, ValueError):
+        return frame  # features missing or unreadable: their own statuses say so
+    if predictions.ndim == 2:
+        predictions = predictions.argmax(axis=1).astype(float)
+    return frame.assign(**{PREDICTION: predictions})
+
+
+def _read(path: Path) -> pd.DataFrame:
+    from ..data import DataError, read_table
+
+    try:
+        return read_table(Path(path))
+    except DataError as error:
+        raise DriftCheckError(str(error)) from None

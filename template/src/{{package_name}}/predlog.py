@@ -1,0 +1,244 @@
+"""The prediction log: every scored row, kept for the drift monitor and audits.
+
+Serving and batch scoring both write here and the drift monitor reads it, so
+the three agree on one format: a SQLite file with one row per scored row
+(request id, UTC timestamp, model version, the features as a JSON object and
+the prediction as one number). Writes happen on a background thread, so the
+response path only appends to a queue; `close()` drains that queue, so a clean
+shutdown loses nothing.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import math
+import queue
+import sqlite3
+import threading
+import time
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+from types import TracebackType
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from .config import ProjectConfig
+
+logger = logging.getLogger(__name__)
+
+_CREATE_TABLE = """
+CREATE TABLE IF NOT EXISTS predictions (
+    id INTEGER PRIMARY KEY AUTOINCREMENT,
+    request_id TEXT NOT NULL,
+    logged_at TEXT NOT NULL,
+    model_version TEXT NOT NULL,
+    features TEXT NOT NULL,
+    prediction REAL
+)
+"""
+_INSERT = (
+    "INSERT INTO predictions (request_id, logged_at, model_version, features, prediction) "
+    "VALUES (?, ?, ?, ?, ?)"
+)
+_STOP = object()
+
+
+@dataclass(frozen=True)
+class _Entry:
+    request_id: str
+    logged_at: str
+    model_version: str
+    columns: Mapping[str, Sequence[Any] | np.ndarray]
+    predictions: np.ndarray
+
+
+def _connect(path: Path) -> sqlite3.Connection:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    connection = sqlite3.connect(path, timeout=30, check_same_thread=False)
+    connection.execute("PRAGMA journal_mode=WAL")
+    connection.execute("PRAGMA synchronous=NORMAL")
+    connection.execute(_CREATE_TABLE)
+    connection.commit()
+    return connection
+
+
+def _plain(value: Any) -> Any:
+    """A JSON-ready scalar: numpy types unwrapped, NaN and None both null."""
+    if value is None:
+        return None
+    if isinstance(value, np.generic):
+        value = value.item()
+    if isinstance(value, float) and not math.isfinite(value):
+        return None
+    return value
+
+
+def _as_list(column: Sequence[Any] | np.ndarray) -> Sequence[Any]:
+    return column.tolist() if isinstance(column, np.ndarray) else column
+
+
+class PredictionLogger:
+    """Appends scored rows to the log from a background thread.
+
+    `log()` never blocks: it puts one entry per request on a bounded queue. The
+    writer wakes on the first entry, lets more gather for `linger_s` and writes
+    them all in one transaction (one commit per request would cost more CPU
+    than the request itself). When the queue is full (the disk cannot keep up)
+    rows are dropped and counted in `dropped_rows` rather than slowing responses.
+    """
+
+    def __init__(self, path: Path, *, max_pending: int = 10_000, linger_s: float = 0.05) -> None:
+        self.path = path
+        self.linger_s = linger_s
+        self.rows_written = 0
+        self.dropped_rows = 0
+        self._queue: queue.Queue[Any] = queue.Queue(maxsize=max_pending)
+        self._connection = _connect(path)
+        self._closed = False
+        self._thread = threading.Thread(target=self._run, name="prediction-log", daemon=True)
+        self._thread.start()
+
+    def log(
+        self,
+        request_id: str,
+        model_version: str,
+        columns: Mapping[str, Sequence[Any] | np.ndarray],
+        predictions: np.ndarray,
+        *,
+        wait: bool = False,
+    ) -> bool:
+        """Queue the rows of one request; False when the queue was full and they were dropped.
+
+        `wait=True` (batch scoring) blocks until there is room instead of dropping.
+        """
+        if self._closed:
+            raise RuntimeError("the prediction log is closed")
+        logged_at = datetime.now(UTC).isoformat(timespec="milliseconds")
+        entry = _Entry(request_id, logged_at, model_version, columns, predictions)
+        try:
+            self._queue.put(entry, block=wait)
+        except queue.Full:
+            self.dropped_rows += len(predictions)
+            logger.warning("prediction log queue is full; dropped %d row(s)", len(predictions))
+            return False
+        return True
+
+    def flush(self) -> None:
+        """Block until everything queued so far is on disk."""
+        done = threading.Event()
+        self._queue.put(done)
+        done.wait()
+
+    def close(self) -> None:
+        """Write everything still queued, then stop the writer thread."""
+        if self._closed:
+            return
+        self._closed = True
+        self._queue.put(_STOP)
+        self._thread.join()
+        self._connection.close()
+
+    def __enter__(self) -> PredictionLogger:
+        return self
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        traceback: TracebackType | None,
+    ) -> None:
+        self.close()
+
+    def _run(self) -> None:
+        stop = False
+        while not stop:
+            items = [self._queue.get()]
+            if items[0] is not _STOP and not isinstance(items[0], threading.Event):
+                time.sleep(self.linger_s)
+            while True:  # drain whatever else is waiting: one transaction for all of it
+                try:
+                    items.append(self._queue.get_nowait())
+                except queue.Empty:
+                    break
+            entries = [item for item in items if isinstance(item, _Entry)]
+            if entries:
+                try:
+                    self._write(entries)
+                except sqlite3.Error:
+                    logger.exception("could not write %d prediction log entries", len(entries))
+            for item in items:
+                if isinstance(item, threading.Event):
+                    item.set()
+                stop = stop or item is _STOP
+
+    def _write(self, entries: list[_Entry]) -> None:
+        rows = []
+        for entry in entries:
+            names = list(entry.columns)
+            values = [_as_list(entry.columns[name]) for name in names]
+            for index, prediction in enumerate(entry.predictions.tolist()):
+                features = {
+                    name: _plain(column[index]) for name, column in zip(names, values, strict=True)
+                }
+                rows.append(
+                    (
+                        entry.request_id,
+                        entry.logged_at,
+                        entry.model_version,
+                        json.dumps(features, allow_nan=False),
+                        _plain(float(prediction)),
+                    )
+                )
+        with self._connection:
+            self._connection.executemany(_INSERT, rows)
+        self.rows_written += len(rows)
+
+
+def open_prediction_log(config: ProjectConfig) -> PredictionLogger:
+    """The project's prediction log (`paths.prediction_log`), ready to write."""
+    return PredictionLogger(config.prediction_log_path)
+
+
+def read_prediction_log(config: ProjectConfig, *, limit: int | None = None) -> pd.DataFrame:
+    """The logged rows, oldest first: one column per feature plus the prediction.
+
+    Columns: every schema feature (numeric as float, categorical as text),
+    `prediction`, `model_version`, `logged_at` (UTC timestamps) and `request_id`.
+    `limit` keeps only the most recent rows. A missing log reads as no rows.
+    """
+    schema = config.feature_schema
+    path = config.prediction_log_path
+    records: list[tuple[str, str, str, str, float | None]] = []
+    if path.is_file():
+        query = (
+            "SELECT request_id, logged_at, model_version, features, prediction "
+            "FROM predictions ORDER BY id DESC"
+        )
+        with sqlite3.connect(f"file:{path}?mode=ro", uri=True) as connection:
+            if limit is None:
+                records = connection.execute(query).fetchall()
+            else:
+                records = connection.execute(f"{query} LIMIT ?", (int(limit),)).fetchall()
+        records.reverse()
+    features = pd.DataFrame.from_records(
+        [json.loads(record[3]) for record in records],
+        columns=schema.feature_names,
+        index=pd.RangeIndex(len(records)),
+    )
+    for spec in schema.features:
+        if spec.kind == "numeric":
+            features[spec.name] = pd.to_numeric(features[spec.name]).astype("float64")
+        else:
+            features[spec.name] = features[spec.name].astype("object")
+    features["prediction"] = np.array([r[4] for r in records], dtype="float64")
+    features["model_version"] = pd.Series([r[2] for r in records], dtype="object")
+    features["logged_at"] = pd.to_datetime(
+        pd.Series([r[1] for r in records], dtype="object"), utc=True
+    )
+    features["request_id"] = pd.Series([r[0] for r in records], dtype="object")
+    return features

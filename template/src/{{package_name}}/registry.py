@@ -1,0 +1,252 @@
+"""The local model registry: one folder per version, hashed, with promote/rollback.
+
+Layout: `models/<version>/` holds `model.txt` (LightGBM's text format: no
+pickle is ever loaded), `schema.json`, `reference.parquet` (the drift
+reference) and `metadata.json` (fingerprints, metrics, the baseline and the
+sha256 of every other file). `models/registry.json` records the sha256 of
+each version's metadata plus the promotion history, so editing any file of a
+version, including its metadata, is detected when the model is loaded.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import re
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from functools import cached_property
+from pathlib import Path
+from typing import Any
+
+import lightgbm as lgb
+import numpy as np
+import pandas as pd
+
+from .baseline import predict_baseline
+from .config import ProjectConfig
+from .schema import FeatureSchema
+
+INDEX_FILE = "registry.json"
+MODEL_FILE = "model.txt"
+SCHEMA_FILE = "schema.json"
+REFERENCE_FILE = "reference.parquet"
+METADATA_FILE = "metadata.json"
+VERSION_PATTERN = re.compile(r"^v\d{4,}$")
+
+
+class RegistryError(RuntimeError):
+    """The registry cannot do what was asked (unknown version, nothing promoted...)."""
+
+
+class TamperedArtifactError(RegistryError):
+    """A file of a model version does not match the hash recorded when it was saved."""
+
+
+@dataclass(frozen=True)
+class VersionInfo:
+    """One row of `models list`."""
+
+    version: str
+    created_at: str
+    primary_metric: float
+    promoted: bool
+
+
+@dataclass(frozen=True)
+class LoadedModel:
+    """A verified model version, ready to predict on encoded matrices."""
+
+    version: str
+    path: Path
+    schema: FeatureSchema
+    metadata: dict[str, Any]
+    booster: lgb.Booster
+
+    @property
+    def reference_path(self) -> Path:
+        return self.path / REFERENCE_FILE
+
+    @cached_property
+    def num_threads(self) -> int:
+        return int(self.metadata.get("num_threads", 1))
+
+    def predict(self, matrix: np.ndarray, *, num_threads: int | None = None) -> np.ndarray:
+        """binary: P(label=1) (n,); multiclass: (n, n_classes); regression and ranking: (n,).
+
+        `num_threads` overrides the training thread count (serving uses 1 per worker).
+        """
+        matrix = np.asarray(matrix, dtype=np.float64)
+        if matrix.ndim != 2 or matrix.shape[1] != len(self.schema.features):
+            raise ValueError(
+                f"expected a matrix with {len(self.schema.features)} feature columns, "
+                f"got shape {matrix.shape}"
+            )
+        if len(matrix) == 0:
+            classes = int(self.metadata.get("n_classes") or 0)
+            return np.empty((0, classes) if classes else (0,))
+        threads = num_threads or self.num_threads
+        return np.asarray(self.booster.predict(matrix, num_threads=threads))
+
+    def predict_baseline(self, matrix: np.ndarray) -> np.ndarray:
+        """The stored baseline's output, shaped like `predict`."""
+        return predict_baseline(self.metadata["baseline"], np.asarray(matrix, dtype=np.float64))
+
+
+class ModelRegistry:
+    """Versions under `config.models_dir`; see the module docstring for the layout."""
+
+    def __init__(self, config: ProjectConfig) -> None:
+        self.config = config
+        self.root = config.models_dir
+
+    # ---------------------------------------------------------- writing ---
+
+    def register(
+        self,
+        *,
+        booster: lgb.Booster,
+        reference: pd.DataFrame,
+        metadata: dict[str, Any],
+    ) -> str:
+        """Save a new version folder and record it in the index; returns the version."""
+        index = self._read_index()
+        numbers = [int(v[1:]) for v in index["versions"]]
+        version = f"v{max(numbers, default=0) + 1:04d}"
+        folder = self.root / version
+        folder.mkdir(parents=True, exist_ok=False)
+        booster.save_model(str(folder / MODEL_FILE))
+        (folder / SCHEMA_FILE).write_text(
+            self.config.feature_schema.model_dump_json(indent=2), encoding="utf-8"
+        )
+        reference.to_parquet(folder / REFERENCE_FILE, index=False)
+        files = {
+            name: _sha256_file(folder / name) for name in (MODEL_FILE, SCHEMA_FILE, REFERENCE_FILE)
+        }
+        full = {
+            **metadata,
+            "version": version,
+            "created_at": datetime.now(UTC).isoformat(timespec="seconds"),
+            "problem_type": self.config.problem.type,
+            "config_fingerprint": self.config.fingerprint,
+            "lightgbm_version": lgb.__version__,
+            "files": files,
+        }
+        body = json.dumps(full, indent=2, sort_keys=True, default=_json_default).encode()
+        (folder / METADATA_FILE).write_bytes(body)
+        index["versions"][version] = hashlib.sha256(body).hexdigest()
+        self._write_index(index)
+        return version
+
+    def promote(self, version: str) -> None:
+        """Make `version` the one that evaluation, serving and batch scoring load."""
+        index = self._read_index()
+        if version not in index["versions"]:
+            known = ", ".join(sorted(index["versions"])) or "none"
+            raise RegistryError(f"unknown model version '{version}' (registered: {known})")
+        self._verify(version, index)
+        if index["history"] and index["history"][-1] == version:
+            return
+        index["history"].append(version)
+        self._write_index(index)
+
+    def rollback(self) -> str:
+        """Promote the version promoted before the current one; returns it."""
+        index = self._read_index()
+        if len(index["history"]) < 2:
+            raise RegistryError("nothing to roll back to: fewer than two promotions recorded")
+        index["history"].pop()
+        self._write_index(index)
+        return str(index["history"][-1])
+
+    # ---------------------------------------------------------- reading ---
+
+    def promoted_version(self) -> str | None:
+        history = self._read_index()["history"]
+        return str(history[-1]) if history else None
+
+    def list_versions(self) -> list[VersionInfo]:
+        index = self._read_index()
+        promoted = index["history"][-1] if index["history"] else None
+        rows = []
+        for version in sorted(index["versions"], key=lambda v: int(v[1:])):
+            path = self.root / version / METADATA_FILE
+            meta = json.loads(path.read_text(encoding="utf-8")) if path.is_file() else {}
+            primary = meta.get("metrics", {}).get("validation", {}).get("primary", float("nan"))
+            created = str(meta.get("created_at", "?"))
+            rows.append(VersionInfo(version, created, float(primary), version == promoted))
+        return rows
+
+    def load(self, version: str | None = None) -> LoadedModel:
+        """Load `version` (default: the promoted one) after verifying every hash."""
+        index = self._read_index()
+        version = version or (index["history"][-1] if index["history"] else None)
+        if version is None:
+            raise RegistryError(f"no model is promoted in {self.root}; run `train` first")
+        if version not in index["versions"]:
+            raise RegistryError(f"unknown model version '{version}'")
+        metadata, contents = self._verify(version, index)
+        schema = FeatureSchema.model_validate_json(contents[SCHEMA_FILE])
+        booster = lgb.Booster(model_str=contents[MODEL_FILE].decode("utf-8"))
+        return LoadedModel(version, self.root / version, schema, metadata, booster)
+
+    # --------------------------------------------------------- internals ---
+
+    def _verify(
+        self, version: str, index: dict[str, Any]
+    ) -> tuple[dict[str, Any], dict[str, bytes]]:
+        folder = self.root / version
+        body = _read_bytes(folder / METADATA_FILE)
+        if hashlib.sha256(body).hexdigest() != index["versions"][version]:
+            raise TamperedArtifactError(
+                f"model {version}: {METADATA_FILE} was changed after the model was saved "
+                "(its sha256 differs from models/registry.json); refusing to load it"
+            )
+        metadata = json.loads(body)
+        contents = {}
+        for name, expected in metadata["files"].items():
+            data = _read_bytes(folder / name)
+            if hashlib.sha256(data).hexdigest() != expected:
+                raise TamperedArtifactError(
+                    f"model {version}: {name} was changed after the model was saved "
+                    f"(sha256 mismatch); refusing to load it. Retrain or restore the file."
+                )
+            contents[name] = data
+        return metadata, contents
+
+    def _read_index(self) -> dict[str, Any]:
+        path = self.root / INDEX_FILE
+        if not path.is_file():
+            return {"versions": {}, "history": []}
+        try:
+            index = json.loads(path.read_text(encoding="utf-8"))
+        except json.JSONDecodeError as error:
+            raise RegistryError(f"{path} is not valid JSON: {error}") from None
+        if not all(VERSION_PATTERN.match(v) for v in index.get("versions", {})):
+            raise RegistryError(f"{path} lists a malformed version name")
+        return index
+
+    def _write_index(self, index: dict[str, Any]) -> None:
+        self.root.mkdir(parents=True, exist_ok=True)
+        temporary = self.root / f".{INDEX_FILE}.tmp"
+        temporary.write_text(json.dumps(index, indent=2, sort_keys=True), encoding="utf-8")
+        os.replace(temporary, self.root / INDEX_FILE)
+
+
+def _read_bytes(path: Path) -> bytes:
+    if not path.is_file():
+        raise TamperedArtifactError(f"{path} is missing; the model version is incomplete")
+    return path.read_bytes()
+
+
+def _sha256_file(path: Path) -> str:
+    return hashlib.sha256(path.read_bytes()).hexdigest()
+
+
+def _json_default(value: Any) -> Any:
+    if isinstance(value, np.generic):
+        return value.item()
+    if isinstance(value, Path):
+        return str(value)
+    raise TypeError(f"cannot store {type(value).__name__} in metadata.json")

@@ -1,0 +1,184 @@
+"""Ray Data over the Parquet parts: time cuts, encoded splits and scored splits.
+
+Every batch goes through `schema.validate_frame` and `features.encode_frame`,
+the functions the in-memory tier and serving use, inside Ray tasks; the driver
+only ever sees small results (an hourly histogram, samples, scores).
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import lightgbm as lgb
+import numpy as np
+import pandas as pd
+import ray
+import ray.data
+
+from ..baseline import predict_baseline
+from ..config import ProjectConfig
+from ..features import encode_frame
+from ..partitioned import TimeCuts, parquet_files, source_path, time_cuts
+from ..schema import FeatureSchema, SchemaError, validate_frame
+
+SPLIT_CODES = {"train": 0, "validation": 1, "test": 2}
+SPLIT, SHARD, PREDICTION, BASELINE = "_split", "_shard", "_prediction", "_baseline"
+
+
+def read_source(config: ProjectConfig) -> tuple[ray.data.Dataset, list[Path]]:
+    """The source's Parquet files as a Ray dataset (read lazily, in parallel)."""
+    files = parquet_files(source_path(config))
+    return ray.data.read_parquet([str(path) for path in files]), files
+
+
+def compute_cuts(dataset: ray.data.Dataset, config: ProjectConfig) -> TimeCuts:
+    """Hourly row counts per batch in Ray tasks, summed on the driver, then the cuts."""
+    counts = dataset.map_batches(
+        _hour_counts,
+        fn_kwargs={"time": config.feature_schema.time_column},
+        batch_format="pandas",
+        batch_size=config.data.chunk_rows,
+    ).to_pandas()
+    if counts.empty:
+        raise SchemaError("the table has no rows")
+    total = counts.groupby("hour")["rows"].sum()
+    return time_cuts(total.index.to_numpy(), total.to_numpy(), config)
+
+
+def encoded_split(
+    dataset: ray.data.Dataset, config: ProjectConfig, cuts: TimeCuts, split: str, *, shards: int
+) -> ray.data.Dataset:
+    """One split as encoded features, label, query id and a shard number per query."""
+    return dataset.map_batches(
+        _encode_batch,
+        fn_kwargs={"settings": _settings(config, cuts, split), "shards": shards},
+        batch_format="pandas",
+        batch_size=config.data.chunk_rows,
+    )
+
+
+def raw_split(
+    dataset: ray.data.Dataset, config: ProjectConfig, cuts: TimeCuts, split: str
+) -> ray.data.Dataset:
+    """One split's rows as read (validated), for samples."""
+    return dataset.map_batches(
+        _raw_batch,
+        fn_kwargs={"settings": _settings(config, cuts, split)},
+        batch_format="pandas",
+        batch_size=config.data.chunk_rows,
+    )
+
+
+def scored_split(
+    dataset: ray.data.Dataset,
+    config: ProjectConfig,
+    cuts: TimeCuts,
+    split: str,
+    *,
+    model_text: str,
+    baseline: dict[str, Any],
+    keep: list[str],
+) -> pd.DataFrame:
+    """The `keep` columns of a split with model and baseline output, scored in Ray tasks.
+
+    Multiclass outputs come back as `_prediction_<k>` / `_baseline_<k>` columns.
+    """
+    scored = dataset.map_batches(
+        _score_batch,
+        fn_kwargs={
+            "settings": _settings(config, cuts, split),
+            "model_text": model_text,
+            "baseline": baseline,
+            "keep": keep,
+        },
+        batch_format="pandas",
+        batch_size=config.data.chunk_rows,
+    )
+    return scored.to_pandas()
+
+
+def outputs(frame: pd.DataFrame, prefix: str) -> np.ndarray:
+    """The model (`_prediction`) or baseline (`_baseline`) output of `scored_split`."""
+    if prefix in frame.columns:
+        return frame[prefix].to_numpy(dtype=np.float64)
+    columns = sorted(
+        (c for c in frame.columns if c.startswith(f"{prefix}_")), key=lambda c: int(c.split("_")[-1])
+    )
+    return frame[columns].to_numpy(dtype=np.float64)
+
+
+def _settings(config: ProjectConfig, cuts: TimeCuts, split: str) -> dict[str, Any]:
+    return {
+        "schema": config.feature_schema,
+        "edges": (cuts.validation_start.value, cuts.test_start.value),
+        "split": SPLIT_CODES[split],
+    }
+
+
+def _in_split(batch: pd.DataFrame, settings: dict[str, Any]) -> pd.DataFrame:
+    schema: FeatureSchema = settings["schema"]
+    stamps = _nanoseconds(batch[schema.time_column], schema.time_column)
+    code = np.searchsorted(np.asarray(settings["edges"]), stamps, side="right")
+    part = batch.loc[code == settings["split"]].reset_index(drop=True)
+    if len(part):
+        validate_frame(part, schema, require_label=True)
+    return part
+
+
+def _nanoseconds(column: pd.Series, name: str) -> np.ndarray:
+    try:
+        stamps = pd.to_datetime(column, utc=True)
+    except (ValueError, TypeError) as error:
+        raise SchemaError(f"column '{name}': cannot read the values as timestamps ({error})") from None
+    if stamps.isna().any():
+        raise SchemaError(f"column '{name}': the time column has missing values")
+    return stamps.dt.tz_localize(None).astype("datetime64[ns]").to_numpy().astype(np.int64)
+
+
+def _hour_counts(batch: pd.DataFrame, *, time: str) -> pd.DataFrame:
+    stamps = _nanoseconds(batch[time], time)
+    hours, rows = np.unique(stamps - stamps % (3_600 * 10**9), return_counts=True)
+    return pd.DataFrame({"hour": hours, "rows": rows})
+
+
+def _raw_batch(batch: pd.DataFrame, *, settings: dict[str, Any]) -> pd.DataFrame:
+    return _in_split(batch, settings)
+
+
+def _encode_batch(batch: pd.DataFrame, *, settings: dict[str, Any], shards: int) -> pd.DataFrame:
+    schema: FeatureSchema = settings["schema"]
+    part = _in_split(batch, settings)
+    encoded = pd.DataFrame(encode_frame(part, schema), columns=schema.feature_names)
+    encoded[schema.label.name] = part[schema.label.name].to_numpy(dtype=np.float64)
+    if schema.group_column:
+        groups = part[schema.group_column].to_numpy()
+        encoded[schema.group_column] = groups
+        hashed = pd.util.hash_array(np.asarray(groups, dtype=np.int64))
+        encoded[SHARD] = (hashed % np.uint64(shards)).astype(np.int64)
+    return encoded
+
+
+def _score_batch(
+    batch: pd.DataFrame,
+    *,
+    settings: dict[str, Any],
+    model_text: str,
+    baseline: dict[str, Any],
+    keep: list[str],
+) -> pd.DataFrame:
+    schema: FeatureSchema = settings["schema"]
+    part = _in_split(batch, settings)
+    result = part[keep].copy()
+    matrix = encode_frame(part, schema)
+    model = lgb.Booster(model_str=model_text)
+    width = model.num_model_per_iteration()
+    empty = np.empty((0, width)) if width > 1 else np.empty(0)
+    predictions = np.asarray(model.predict(matrix, num_threads=1)) if len(part) else empty
+    for prefix, values in ((PREDICTION, predictions), (BASELINE, predict_baseline(baseline, matrix))):
+        if values.ndim == 1:
+            result[prefix] = values
+        else:
+            for k in range(values.shape[1]):
+                result[f"{prefix}_{k}"] = values[:, k]
+    return result

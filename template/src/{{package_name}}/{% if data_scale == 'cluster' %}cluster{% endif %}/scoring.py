@@ -1,0 +1,181 @@
+"""Cluster evaluation and batch scoring: Ray Data scores, the driver only collects.
+
+Evaluation brings back, per test row, only what the metrics need. Batch scoring
+checks and scores the input in Ray tasks with `batch.check_rows` and the
+promoted model, then the driver streams the results into the output Parquet,
+the rejects file and the prediction log, as `batch.score_file` does in memory.
+"""
+
+from __future__ import annotations
+
+import time
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+import pyarrow as pa
+import pyarrow.parquet as pq
+import ray.data
+
+from .. import batch as batch_module
+from ..config import ProjectConfig
+from ..evaluate import TestSet
+from ..predlog import PredictionLogger
+from ..registry import LoadedModel, ModelRegistry
+from .datasets import BASELINE, PREDICTION, compute_cuts, outputs, read_source, scored_split
+from .session import ray_session
+
+REASON = "_reason"
+
+
+def score_test_split(config: ProjectConfig, model: LoadedModel) -> TestSet:
+    """The test split with labels, model and baseline predictions, scored by Ray Data."""
+    schema = model.schema
+    slices = config.metric.slices or [spec.name for spec in schema.categorical_features]
+    group = [schema.group_column] if schema.group_column else []
+    keep = list(dict.fromkeys([schema.label.name, *group, *slices]))
+    with ray_session(config):
+        source, _ = read_source(config)
+        cuts = compute_cuts(source, config)
+        frame = scored_split(
+            source,
+            config,
+            cuts,
+            "test",
+            model_text=model.booster.model_to_string(),
+            baseline=model.metadata["baseline"],
+            keep=keep,
+        )
+    labels = frame[schema.label.name].to_numpy()
+    groups = frame[schema.group_column].to_numpy() if schema.group_column else None
+    return TestSet(
+        frame[keep], labels, outputs(frame, PREDICTION), outputs(frame, BASELINE), groups
+    )
+
+
+def score_file(
+    config: ProjectConfig,
+    input_path: Path,
+    output_path: Path,
+    *,
+    chunk_rows: int | None = None,
+    log_predictions: bool | None = None,
+    version: str | None = None,
+    run_id: str | None = None,
+) -> batch_module.BatchResult:
+    """`batch.score_file` with the checking and scoring done by Ray Data tasks."""
+    started = time.perf_counter()
+    model = ModelRegistry(config).load(version)
+    run_id = run_id or batch_module.new_run_id()
+    log = config.batch.log_predictions if log_predictions is None else log_predictions
+    output_path.parent.mkdir(parents=True, exist_ok=True)
+    rejects_path = batch_module.rejects_path_for(output_path)
+    rejects_path.unlink(missing_ok=True)
+    partial = output_path.with_name(f"{output_path.name}.partial")
+    writers: dict[str, pq.ParquetWriter] = {}
+    counts = {"read": 0, "scored": 0, "rejected": 0, "chunks": 0}
+    predlog = PredictionLogger(config.prediction_log_path, max_pending=4) if log else None
+    settings = {
+        "model_text": model.booster.model_to_string(),
+        "version": model.version,
+        "run_id": run_id,
+        "schema": model.schema,
+    }
+    try:
+        with ray_session(config):
+            dataset = _read_input(Path(input_path)).map_batches(
+                _check_and_score,
+                fn_kwargs={"settings": settings},
+                batch_format="pandas",
+                batch_size=chunk_rows or config.batch.chunk_rows,
+            )
+            for frame in dataset.iter_batches(batch_format="pandas", batch_size=None):
+                good = frame[REASON].isna().to_numpy()
+                scored = frame.loc[good].drop(columns=[REASON])
+                table = pa.Table.from_pandas(scored, preserve_index=False)
+                _write(writers, "output", partial, table)
+                if not good.all():
+                    bad = frame.loc[~good]
+                    rows = bad.drop(columns=[REASON, *_outputs(bad)]).astype("string")
+                    rows.insert(0, "reason", bad[REASON].astype("string"))
+                    rows.insert(0, "row", np.flatnonzero(~good) + counts["read"])
+                    _write(writers, "rejects", rejects_path, pa.Table.from_pandas(rows, preserve_index=False))
+                if predlog is not None and good.any():
+                    columns = {name: scored[name].to_numpy() for name in model.schema.feature_names}
+                    predictions = scored["prediction"].to_numpy(dtype=np.float64)
+                    predlog.log(run_id, model.version, columns, predictions, wait=True)
+                counts["read"] += len(frame)
+                counts["scored"] += int(good.sum())
+                counts["rejected"] += int((~good).sum())
+                counts["chunks"] += 1
+    except BaseException:
+        partial.unlink(missing_ok=True)
+        raise
+    finally:
+        for writer in writers.values():
+            writer.close()
+        if predlog is not None:
+            predlog.close()
+    if "output" not in writers:
+        pq.write_table(pa.table({"prediction": pa.array([], pa.float64())}), partial)
+    partial.replace(output_path)
+    return batch_module.BatchResult(
+        run_id=run_id,
+        model_version=model.version,
+        rows_read=counts["read"],
+        rows_scored=counts["scored"],
+        rows_rejected=counts["rejected"],
+        chunks=counts["chunks"],
+        seconds=time.perf_counter() - started,
+        output_path=output_path,
+        rejects_path=rejects_path if counts["rejected"] else None,
+    )
+
+
+def _read_input(path: Path) -> ray.data.Dataset:
+    if path.is_dir() or path.suffix.lower() == ".parquet":
+        if not path.exists():
+            raise FileNotFoundError(f"input {path} does not exist")
+        return ray.data.read_parquet(str(path))
+    if path.suffix.lower() == ".csv":
+        return ray.data.read_csv(str(path))
+    raise ValueError(f"cannot read {path}: expected Parquet (file or folder) or CSV")
+
+
+def _check_and_score(batch: pd.DataFrame, *, settings: dict[str, Any]) -> pd.DataFrame:
+    """The batch with prediction, model version, run id and the reject reason (or null)."""
+    import lightgbm as lgb
+
+    from ..features import encode_columns
+
+    schema = settings["schema"]
+    columns, reasons = batch_module.check_rows(batch, schema)
+    good = pd.isna(reasons)
+    result = batch.drop(columns=[c for c in batch_module.OUTPUT_COLUMNS if c in batch.columns])
+    model = lgb.Booster(model_str=settings["model_text"])
+    width = model.num_model_per_iteration()
+    output = np.full((len(batch), width), np.nan)
+    if good.any():
+        matrix = encode_columns({name: values[good] for name, values in columns.items()}, schema)
+        output[good] = np.asarray(model.predict(matrix, num_threads=1)).reshape(-1, width)
+    if width > 1:  # multiclass: the class, and each class's probability
+        result["prediction"] = np.where(good, output.argmax(axis=1), -1)
+        for k in range(width):
+            result[f"probability_{k}"] = output[:, k]
+    else:
+        result["prediction"] = output[:, 0]
+    result["model_version"] = settings["version"]
+    result["run_id"] = settings["run_id"]
+    result[REASON] = pd.array(reasons, dtype="string")
+    return result
+
+
+def _outputs(frame: pd.DataFrame) -> list[str]:
+    return [c for c in frame.columns if c.startswith("probability_") or c in batch_module.OUTPUT_COLUMNS]
+
+
+def _write(writers: dict[str, pq.ParquetWriter], key: str, path: Path, table: pa.Table) -> None:
+    if key not in writers:
+        writers[key] = pq.ParquetWriter(path, table.schema)
+    writers[key].write_table(table.cast(writers[key].schema))

@@ -1,0 +1,63 @@
+"""Connecting to Ray: a real cluster by address, else a local instance sized to the machine.
+
+`data.ray_address` (or $RAY_ADDRESS) runs the same code on a cluster (KubeRay,
+Anyscale); the package is shipped to the workers with `py_modules`, its
+dependencies must be in the cluster's image. Without an address a local
+instance is started on 127.0.0.1, with no dashboard, and with at least two more
+logical CPUs than training workers: Ray Data's read tasks need CPUs while the
+workers hold theirs, and without the spare ones training can wait forever.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+import ray
+
+from ..config import ProjectConfig
+
+
+def local_cpus() -> int:
+    return len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1
+
+
+def worker_count(config: ProjectConfig) -> int:
+    """Training workers: `data.ray_workers`, else one per two cores (at least one)."""
+    if config.data.ray_workers:
+        return config.data.ray_workers
+    if config.data.ray_address:
+        return max(1, int(ray.cluster_resources().get("CPU", 2)) // 2)
+    return max(1, (config.data.ray_num_cpus or local_cpus()) // 2)
+
+
+@contextmanager
+def ray_session(config: ProjectConfig) -> Iterator[None]:
+    """Ray for the duration of one step; a session already open is reused as is."""
+    if ray.is_initialized():
+        yield
+        return
+    package = Path(__file__).resolve().parents[1]
+    if config.data.ray_address:
+        ray.init(
+            address=config.data.ray_address,
+            runtime_env={"py_modules": [str(package)]},
+            log_to_driver=False,
+        )
+    else:
+        workers = worker_count(config)
+        ray.init(
+            num_cpus=max(config.data.ray_num_cpus or local_cpus(), workers + 2),
+            include_dashboard=False,
+            _node_ip_address="127.0.0.1",
+            log_to_driver=False,
+            configure_logging=False,
+            # A busy laptop can take longer than Ray's default to start its agents.
+            _system_config={"agent_register_timeout_ms": 120_000},
+        )
+    try:
+        yield
+    finally:
+        ray.shutdown()

@@ -1,0 +1,41 @@
+"""Out-of-core evaluation: the test split is scored one row group at a time.
+
+Only what the metrics need is kept per row (the label, the query id, the slice
+columns as categoricals, the two predictions), never the raw feature table.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+
+from ..config import ProjectConfig
+from ..evaluate import TestSet
+from ..features import encode_frame
+from ..registry import LoadedModel
+from ..schema import validate_frame
+from .tables import iter_chunks, prepare
+
+
+def score_test_split(config: ProjectConfig, model: LoadedModel) -> TestSet:
+    """The test split with labels, model and baseline predictions, built chunk by chunk."""
+    schema = model.schema
+    path = prepare(config, splits=("test",)).files["test"]
+    slices = config.metric.slices or [spec.name for spec in schema.categorical_features]
+    group = [schema.group_column] if schema.group_column else []
+    keep = list(dict.fromkeys([schema.label.name, *group, *slices]))
+    categories = {spec.name: spec.categories for spec in schema.categorical_features}
+    frames, predictions, baseline = [], [], []
+    for chunk in iter_chunks(path):
+        validate_frame(chunk, schema, require_label=True)
+        matrix = encode_frame(chunk, schema)
+        predictions.append(model.predict(matrix))
+        baseline.append(model.predict_baseline(matrix))
+        kept = chunk[[name for name in keep if name in chunk.columns]].copy()
+        for name in kept.columns.intersection(list(categories)):
+            kept[name] = pd.Categorical(kept[name], categories=categories[name])
+        frames.append(kept)
+    frame = pd.concat(frames, ignore_index=True)
+    labels = frame[schema.label.name].to_numpy()
+    groups = frame[schema.group_column].to_numpy() if schema.group_column else None
+    return TestSet(frame, labels, np.concatenate(predictions), np.concatenate(baseline), groups)

@@ -1,0 +1,193 @@
+"""The app factory: builds the FastAPI app and loads the model once, at start-up.
+
+`create_app(config)` is what tests and `serve` use. The lifespan loads the
+promoted model from the registry (which verifies every artifact's sha256),
+starts the micro-batcher and opens the prediction log; on shutdown, after the
+server has finished in-flight requests, it scores anything still queued and
+flushes the log, so a clean stop loses no logged rows. A model that fails to
+load leaves the service up but not ready: /health answers, /ready says why.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from dataclasses import dataclass
+from functools import partial
+from typing import Any
+
+import numpy as np
+import pandas as pd
+from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse
+
+from ..config import ProjectConfig, load_config
+from ..predlog import PredictionLogger, open_prediction_log
+from ..registry import LoadedModel, ModelRegistry
+from .batcher import MicroBatcher, ScoringTimeout
+from .metrics import ServingMetrics, prediction_bounds
+from .middleware import BodyTooLarge, ServingGuard
+from .payloads import PayloadModels, RequestRejected, build_payload_models
+
+logger = logging.getLogger(__name__)
+
+
+@dataclass
+class ServingState:
+    """Everything the handlers need; lives on `app.state.serving`."""
+
+    config: ProjectConfig
+    payloads: PayloadModels
+    metrics: ServingMetrics
+    model: LoadedModel | None = None
+    load_error: str | None = "the model is still loading"
+    batcher: MicroBatcher | None = None
+    predlog: PredictionLogger | None = None
+
+    @property
+    def multiclass(self) -> bool:
+        return self.config.problem.type == "multiclass_classification"
+
+    def require_model(self) -> LoadedModel:
+        if self.model is None:
+            raise RequestRejected(503, f"model not ready: {self.load_error}")
+        return self.model
+
+    async def score(self, matrix: np.ndarray) -> np.ndarray:
+        """Model output for an encoded matrix, through the batcher when it is on."""
+        model = self.require_model()
+        if self.batcher is not None:
+            return await self.batcher.submit(matrix)
+        outputs = model.predict(matrix, num_threads=1)
+        self.metrics.observe_batch(outputs)
+        return outputs
+
+    def log(self, request_id: str, columns: dict[str, list[Any]], outputs: np.ndarray) -> None:
+        if self.predlog is None or self.model is None:
+            return
+        values = outputs.argmax(axis=1) if outputs.ndim == 2 else outputs
+        if not self.predlog.log(request_id, self.model.version, columns, values):
+            self.metrics.log_dropped.inc(len(values))
+
+
+def _reference_predictions(model: LoadedModel) -> np.ndarray | None:
+    try:
+        frame = pd.read_parquet(model.reference_path, columns=["prediction"])
+    except (OSError, KeyError, ValueError):
+        return None
+    return frame["prediction"].to_numpy(dtype=np.float64)
+
+
+async def _start(state: ServingState) -> None:
+    config = state.config
+    try:
+        model = ModelRegistry(config).load()
+    except Exception as error:  # any failure: stay up, report not ready
+        state.load_error = str(error)
+        logger.error("model not loaded, the service is not ready: %s", error)
+        return
+    predict = partial(model.predict, num_threads=1)  # one thread: a worker per core
+    predict(np.full((1, len(model.schema.features)), np.nan))  # warm-up call
+    n_classes = config.problem.n_classes if state.multiclass else None
+    bounds = prediction_bounds(_reference_predictions(model), multiclass=n_classes)
+    state.metrics.predictions.reset(bounds)
+    state.metrics.model_loaded.labels(model.version).set(1)
+    if config.serving.batching:
+        state.batcher = MicroBatcher(
+            predict,
+            max_batch_rows=config.serving.max_batch_rows,
+            timeout_s=config.serving.request_timeout_s,
+            on_batch=state.metrics.observe_batch,
+        )
+        state.batcher.start()
+    if config.serving.log_predictions:
+        state.predlog = open_prediction_log(config)
+    state.model, state.load_error = model, None
+    logger.info("serving model %s", model.version)
+
+
+async def _stop(state: ServingState) -> None:
+    if state.batcher is not None:
+        await state.batcher.stop()
+    if state.predlog is not None:
+        state.predlog.close()
+        logger.info("prediction log closed after %d row(s)", state.predlog.rows_written)
+
+
+@asynccontextmanager
+async def _lifespan(app: FastAPI) -> AsyncIterator[None]:
+    state: ServingState = app.state.serving
+    await _start(state)
+    try:
+        yield
+    finally:
+        await _stop(state)
+
+
+def _rejected(request: Request, error: Exception) -> JSONResponse:
+    assert isinstance(error, RequestRejected)
+    reason = "invalid" if error.status_code < 500 else "unavailable"
+    request.app.state.serving.metrics.observe_error(request.url.path, reason)
+    headers = {"Retry-After": "1"} if error.status_code == 503 else None
+    content = {"detail": error.message, "errors": error.errors}
+    return JSONResponse(content, status_code=error.status_code, headers=headers)
+
+
+def _timeout(request: Request, error: Exception) -> JSONResponse:
+    seconds = request.app.state.serving.config.serving.request_timeout_s
+    message = f"the model did not answer within {seconds} s; retry"
+    return _rejected(request, RequestRejected(503, message))
+
+
+def _too_large(request: Request, error: Exception) -> JSONResponse:
+    return _rejected(request, RequestRejected(413, str(error)))
+
+
+def _invalid(request: Request, error: Exception) -> JSONResponse:
+    assert isinstance(error, RequestValidationError)
+    errors = [
+        {"field": ".".join(str(p) for p in e["loc"]), "message": str(e["msg"])}
+        for e in error.errors()
+    ]
+    return _rejected(request, RequestRejected(422, "invalid request", errors))
+
+
+def create_app(config: ProjectConfig) -> FastAPI:
+    """The service for `config`; the model is loaded when the app starts."""
+    from .routes import build_router
+
+    serving = config.serving
+    ranking = config.problem.type == "ranking"
+    payloads = build_payload_models(
+        config.feature_schema,
+        max_rows=serving.max_rows_per_request,
+        max_candidates=serving.max_candidates,
+        ranking=ranking,
+    )
+    metrics = ServingMetrics(prediction_bounds(None, multiclass=None))
+    app = FastAPI(
+        title=config.project.name,
+        version=config.project.slug,
+        summary="Predictions from the promoted model",
+        lifespan=_lifespan,
+    )
+    app.state.serving = ServingState(config=config, payloads=payloads, metrics=metrics)
+    app.include_router(build_router(payloads))
+    app.add_exception_handler(RequestRejected, _rejected)
+    app.add_exception_handler(ScoringTimeout, _timeout)
+    app.add_exception_handler(BodyTooLarge, _too_large)
+    app.add_exception_handler(RequestValidationError, _invalid)
+    app.add_middleware(
+        ServingGuard,
+        metrics=metrics,
+        max_body_bytes=serving.max_body_bytes,
+        concurrency_limit=serving.concurrency_limit,
+    )
+    return app
+
+
+def create_app_from_env() -> FastAPI:
+    """Factory for uvicorn worker processes: the config comes from $ML_PROJECT_CONFIG."""
+    return create_app(load_config())

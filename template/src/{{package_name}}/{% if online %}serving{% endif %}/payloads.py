@@ -1,0 +1,166 @@
+"""Request models generated from the feature schema, and their error messages.
+
+The pydantic models are built at start-up from the same `FeatureSchema` that
+training validated its data with, so the service accepts exactly what the model
+was trained on: numeric features are finite numbers within the schema's range,
+categorical features one of the schema's categories, every feature present
+(nullable ones may be null) and nothing else. Bodies are parsed and validated
+in one step by pydantic-core (`model_validate_json`), the fastest path measured.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Annotated, Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, create_model
+
+from ..schema import FeatureSchema, FeatureSpec
+
+_STRICT = ConfigDict(extra="forbid", strict=True, allow_inf_nan=False, frozen=True)
+
+
+class RequestRejected(Exception):
+    """A request the service will not score; becomes a 4xx/503 JSON response."""
+
+    def __init__(
+        self, status_code: int, message: str, errors: list[dict[str, str]] | None = None
+    ) -> None:
+        super().__init__(message)
+        self.status_code = status_code
+        self.message = message
+        self.errors = errors or []
+
+
+@dataclass(frozen=True)
+class PayloadModels:
+    """The generated request models of one schema."""
+
+    row: type[BaseModel]
+    predict: type[BaseModel]
+    rank: type[BaseModel] | None
+
+
+def _feature_type(spec: FeatureSpec, *, optional: bool) -> Any:
+    if spec.kind == "numeric":
+        annotation: Any = Annotated[
+            float, Field(ge=spec.min, le=spec.max, strict=True, allow_inf_nan=False)
+        ]
+    else:
+        annotation = Literal[spec.categories]
+    if spec.nullable or optional:
+        annotation = annotation | None
+    return annotation
+
+
+def _row_fields(schema: FeatureSchema, *, optional: bool) -> dict[str, Any]:
+    fields: dict[str, Any] = {}
+    for spec in schema.features:
+        annotation = _feature_type(spec, optional=optional)
+        fields[spec.name] = (annotation, None) if optional else (annotation, ...)
+    return fields
+
+
+def build_payload_models(
+    schema: FeatureSchema, *, max_rows: int, max_candidates: int, ranking: bool
+) -> PayloadModels:
+    """Pydantic models for `POST /predict` (and `POST /rank` when `ranking`)."""
+    row = create_model("FeatureRow", __config__=_STRICT, **_row_fields(schema, optional=False))
+    rows_type = Annotated[list[row], Field(min_length=1, max_length=max_rows)]  # type: ignore[valid-type]
+    predict = create_model("PredictRequest", __config__=_STRICT, rows=(rows_type, ...))
+    rank = None
+    if ranking:
+        context = create_model(
+            "QueryContext", __config__=_STRICT, **_row_fields(schema, optional=True)
+        )
+        candidate = create_model(
+            "Candidate",
+            __config__=_STRICT,
+            id=(str | int | None, None),
+            **_row_fields(schema, optional=True),
+        )
+        candidates_type = Annotated[
+            list[candidate],  # type: ignore[valid-type]
+            Field(min_length=1, max_length=max_candidates),
+        ]
+        rank = create_model(
+            "RankRequest",
+            __config__=_STRICT,
+            query_id=(str | int | None, None),
+            context=(context | None, None),
+            candidates=(candidates_type, ...),
+            top_k=(Annotated[int, Field(ge=1)] | None, None),
+        )
+    return PayloadModels(row=row, predict=predict, rank=rank)
+
+
+def rows_to_columns(rows: list[Any], names: list[str]) -> dict[str, list[Any]]:
+    """Validated row models -> {feature: values}, the input `encode_columns` takes."""
+    return {name: [getattr(row, name) for row in rows] for name in names}
+
+
+def candidates_to_columns(request: Any, schema: FeatureSchema) -> dict[str, list[Any]]:
+    """Merge the query context into every candidate; name each missing or doubled feature.
+
+    A feature is given either once in `context` (the same for every candidate,
+    such as the device) or in every candidate, never both.
+    """
+    context = request.context
+    given = context.model_fields_set if context is not None else set()
+    columns: dict[str, list[Any]] = {}
+    errors: list[dict[str, str]] = []
+    for spec in schema.features:
+        name = spec.name
+        if name in given:
+            for index, candidate in enumerate(request.candidates):
+                if name in candidate.model_fields_set:
+                    errors.append(
+                        _error(
+                            f"candidates.{index}.{name}",
+                            "given both in context and in the candidate; give it once",
+                        )
+                    )
+            if getattr(context, name) is None and not spec.nullable:
+                errors.append(_error(f"context.{name}", "may not be null"))
+            columns[name] = [getattr(context, name)] * len(request.candidates)
+            continue
+        values = []
+        for index, candidate in enumerate(request.candidates):
+            value = getattr(candidate, name)
+            if name not in candidate.model_fields_set:
+                errors.append(
+                    _error(
+                        f"candidates.{index}.{name}",
+                        "Field required (give it in the candidate or once in context)",
+                    )
+                )
+            elif value is None and not spec.nullable:
+                errors.append(_error(f"candidates.{index}.{name}", "may not be null"))
+            values.append(value)
+        columns[name] = values
+    if errors:
+        raise RequestRejected(422, _summary(errors), errors)
+    return columns
+
+
+def rejection_from(error: ValidationError) -> RequestRejected:
+    """A 400 for a body that is not JSON, else a 422 naming every bad field."""
+    problems = error.errors(include_url=False, include_input=False, include_context=False)
+    if any(problem["type"] == "json_invalid" for problem in problems):
+        detail = problems[0]["msg"]
+        return RequestRejected(400, f"body is not valid JSON: {detail}", [_error("body", detail)])
+    errors = [
+        _error(".".join(str(part) for part in problem["loc"]) or "body", problem["msg"])
+        for problem in problems
+    ]
+    return RequestRejected(422, _summary(errors), errors)
+
+
+def _error(field: str, message: str) -> dict[str, str]:
+    return {"field": field, "message": message}
+
+
+def _summary(errors: list[dict[str, str]]) -> str:
+    shown = "; ".join(f"{e['field']}: {e['message']}" for e in errors[:5])
+    more = f" (and {len(errors) - 5} more)" if len(errors) > 5 else ""
+    return f"invalid request: {shown}{more}"

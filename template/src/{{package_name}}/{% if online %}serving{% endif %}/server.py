@@ -1,0 +1,106 @@
+"""Runs the service under uvicorn, with the settings the latency bench chose.
+
+uvloop and httptools (uvicorn's "standard" extras) instead of asyncio and
+h11; one worker process per CPU core, each with one OpenMP/LightGBM thread
+(threads inside a worker would fight the other workers for the same cores);
+no access log on the hot path; a graceful-shutdown timeout so in-flight
+requests finish and the prediction log is flushed when the server stops.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+from pathlib import Path
+from typing import Any
+
+from ..config import CONFIG_ENV_VAR, DEFAULT_CONFIG, ProjectConfig, load_config
+
+THREAD_VARIABLES = ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS")
+
+
+class ServerError(RuntimeError):
+    """The server cannot start (for example: no model has been promoted)."""
+
+
+def worker_count(config: ProjectConfig) -> int:
+    return config.serving.workers or os.cpu_count() or 1
+
+
+def run_server(
+    config: ProjectConfig,
+    *,
+    host: str,
+    port: int,
+    workers: int | None = None,
+    config_file: Path | None = None,
+    plain: bool = False,
+) -> None:
+    """Serve the promoted model on host:port until SIGINT/SIGTERM.
+
+    `plain=True` serves the plain FastAPI + pandas version instead (for the
+    stack comparison in benchmarks/, never for production).
+    """
+    for name in THREAD_VARIABLES:  # before LightGBM's OpenMP runtime starts
+        os.environ[name] = "1"
+    import uvicorn
+
+    from ..registry import ModelRegistry
+
+    if ModelRegistry(config).promoted_version() is None:
+        raise ServerError(f"no model is promoted in {config.models_dir}; run `train` first")
+    count = workers or worker_count(config)
+    options: dict[str, Any] = {
+        "host": host,
+        "port": port,
+        "access_log": False,
+        "timeout_graceful_shutdown": config.serving.graceful_shutdown_s,
+        "backlog": 2048,
+        "log_level": "warning" if plain else "info",
+    }
+    if plain:
+        options.update(http="h11", loop="asyncio")
+    else:
+        options.update(http="httptools", loop="uvloop")
+    module = "plain:create_plain_app" if plain else "app:create_app"
+    if count == 1:
+        uvicorn.run(_factory(module)(config), **options)
+        return
+    # Worker processes re-read the config named by the environment variable.
+    os.environ[CONFIG_ENV_VAR] = str(config_file or config.root / DEFAULT_CONFIG)
+    target = f"{__package__}.{module}_from_env"
+    uvicorn.run(target, factory=True, workers=count, **options)
+
+
+def _factory(module: str) -> Any:
+    if module.startswith("plain"):
+        from .plain import create_plain_app
+
+        return create_plain_app
+    from .app import create_app
+
+    return create_app
+
+
+def main(argv: list[str] | None = None) -> None:
+    """`python -m <package>.serving.server`: used by the bench to start servers."""
+    parser = argparse.ArgumentParser(description=main.__doc__)
+    parser.add_argument("--config", type=Path, required=True)
+    parser.add_argument("--host", default="127.0.0.1")
+    parser.add_argument("--port", type=int, required=True)
+    parser.add_argument("--workers", type=int, default=None)
+    parser.add_argument("--plain", action="store_true")
+    args = parser.parse_args(argv)
+    config = load_config(args.config)
+    run_server(
+        config,
+        host=args.host,
+        port=args.port,
+        workers=args.workers,
+        config_file=args.config,
+        plain=args.plain,
+    )
+
+
+if __name__ == "__main__":
+    main()

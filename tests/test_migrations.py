@@ -1,0 +1,287 @@
+"""Migrations: the runner, the 0.2.0 key rename, and how copier.yml wires them.
+
+The rename edits YAML text line by line; these tests pin down that it changes
+exactly one key, keeps comments and user values, and is idempotent. The update
+across a real release is in test_update.py.
+"""
+
+from __future__ import annotations
+
+import runpy
+import subprocess
+import sys
+from pathlib import Path
+from typing import Any
+
+import pytest
+import yaml
+from conftest import STATS, TEMPLATE_ROOT, git
+from copier import run_copy, run_update
+from copier.errors import UnsafeTemplateError
+from packaging.version import Version
+from releases import CHANGELOG, ReleaseRepo
+
+HOOKS = TEMPLATE_ROOT / "hooks"
+RUNNER = HOOKS / "migrate.py"
+RENAME = HOOKS / "migrations" / "v0.2.0-01-paths-schema-file.py"
+runner: dict[str, Any] = runpy.run_path(str(RUNNER))
+rename: dict[str, Any] = runpy.run_path(str(RENAME))
+
+PROJECT_YAML = """\
+# Run-time configuration; edited by the team.
+model:
+  seed: 42
+  params:
+    num_leaves: 15   # tuned 2026-11
+paths:
+  data_dir: data
+  # the schema lives elsewhere in this project
+  schema: configs/team_schema.yaml   # keep in sync with the warehouse
+  prediction_log: data/predictions.sqlite
+"""
+
+
+def run_runner(*args: str, cwd: Path) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, str(RUNNER), *args], cwd=cwd, capture_output=True, text=True, check=False
+    )
+
+
+def make_project(root: Path, files: dict[str, str]) -> Path:
+    (root / ".copier-answers.yml").write_text("_commit: 0.1.0\n")
+    for name, text in files.items():
+        (root / name).parent.mkdir(parents=True, exist_ok=True)
+        (root / name).write_bytes(text.encode())
+    return root
+
+
+# ----------------------------------------------------------- the rename ---
+
+
+def test_rename_changes_only_the_key_and_keeps_comments_and_values() -> None:
+    new, warning = rename["rename_in_text"](PROJECT_YAML)
+    assert warning is None
+    changed = [
+        (a, b) for a, b in zip(PROJECT_YAML.splitlines(), new.splitlines(), strict=True) if a != b
+    ]
+    assert changed == [
+        (
+            "  schema: configs/team_schema.yaml   # keep in sync with the warehouse",
+            "  schema_file: configs/team_schema.yaml   # keep in sync with the warehouse",
+        )
+    ]
+    assert yaml.safe_load(new)["paths"]["schema_file"] == "configs/team_schema.yaml"
+
+
+def test_rename_is_idempotent() -> None:
+    once, _ = rename["rename_in_text"](PROJECT_YAML)
+    twice, warning = rename["rename_in_text"](once)
+    assert twice == once and warning is None
+
+
+@pytest.mark.parametrize(
+    ("before", "after"),
+    [
+        # Windows line endings survive.
+        ("paths:\r\n  schema: s.yaml\r\n", "paths:\r\n  schema_file: s.yaml\r\n"),
+        # Quoted key, four-space indent, section comment.
+        ("paths:  # where\n    'schema': s.yaml\n", "paths:  # where\n    'schema_file': s.yaml\n"),
+        # Flow style.
+        ("paths: {data_dir: d, schema: s.yaml}\n", "paths: {data_dir: d, schema_file: s.yaml}\n"),
+        # The last line without a newline.
+        ("a: 1\npaths:\n  schema: s.yaml", "a: 1\npaths:\n  schema_file: s.yaml"),
+    ],
+)
+def test_rename_handles_yaml_spellings(before: str, after: str) -> None:
+    assert rename["rename_in_text"](before) == (after, None)
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "data:\n  schema: s.yaml\npaths:\n  data_dir: d\n",  # `schema` of another section
+        "paths:\n  extra:\n    schema: s.yaml\n",  # nested deeper inside paths
+        "schema: s.yaml\n",  # top level
+        "problem:\n  statement: 'paths:\n  schema: x'\n",  # no paths section at all
+        "paths:\n  schema_file: s.yaml\n",  # already renamed
+    ],
+)
+def test_rename_leaves_other_schema_keys_alone(text: str) -> None:
+    assert rename["rename_in_text"](text) == (text, None)
+
+
+def test_both_keys_present_is_left_alone_with_a_warning() -> None:
+    text = "paths:\n  schema: a.yaml\n  schema_file: b.yaml\n"
+    new, warning = rename["rename_in_text"](text)
+    assert new == text
+    assert warning is not None and "both paths.schema and paths.schema_file" in warning
+
+
+CONFLICTED = """\
+paths:
+  reports_dir: reports
+<<<<<<< before updating
+  schema: configs/features.yaml   # ours
+=======
+  schema_file: configs/schema.yaml
+  prediction_log: data/predictions.sqlite
+>>>>>>> after updating
+"""
+
+
+def test_resolves_the_conflict_only_the_rename_caused() -> None:
+    resolved = rename["resolve_rename_conflicts"](CONFLICTED)
+    assert resolved == (
+        "paths:\n  reports_dir: reports\n"
+        "  schema_file: configs/features.yaml   # ours\n"
+        "  prediction_log: data/predictions.sqlite\n"
+    )
+    diff3 = CONFLICTED.replace(
+        "=======\n", "||||||| last update\n  schema: configs/schema.yaml\n=======\n"
+    )
+    assert rename["resolve_rename_conflicts"](diff3) == resolved
+
+
+@pytest.mark.parametrize(
+    ("old", "new"),
+    [
+        # The user also changed another line in the block: the user decides.
+        (
+            "  schema: configs/features.yaml   # ours\n",
+            "  schema: configs/features.yaml   # ours\n  reports_dir: out\n",
+        ),
+        # A conflict that has nothing to do with the rename.
+        ("  schema: configs/features.yaml   # ours\n", "  data_dir: mine\n"),
+    ],
+)
+def test_leaves_other_conflicts_to_the_user(old: str, new: str) -> None:
+    text = CONFLICTED.replace(old, new)
+    assert rename["resolve_rename_conflicts"](text) == text
+
+
+def test_migrate_covers_every_project_config_and_honours_dry_run(tmp_path: Path) -> None:
+    project = make_project(
+        tmp_path,
+        {
+            "configs/project.yaml": PROJECT_YAML,
+            "configs/env/staging.yml": "paths:\n  schema: configs/staging_schema.yaml\n",
+            "configs/schema.yaml": "features:\n  - name: schema\n",
+            "notes/paths.yaml": "paths:\n  schema: not/a/project/config.yaml\n",
+        },
+    )
+    before = {p: p.read_bytes() for p in project.rglob("*.y*ml")}
+    expected = ["configs/env/staging.yml", "configs/project.yaml"]
+    assert rename["migrate"](project, dry_run=True) == expected
+    assert {p: p.read_bytes() for p in project.rglob("*.y*ml")} == before
+    assert rename["migrate"](project) == expected
+    assert rename["migrate"](project) == []
+    staging = yaml.safe_load((project / "configs/env/staging.yml").read_text())
+    assert staging == {"paths": {"schema_file": "configs/staging_schema.yaml"}}
+    untouched = ("configs/schema.yaml", "notes/paths.yaml")
+    assert all((project / n).read_bytes() == before[project / n] for n in untouched)
+
+
+# ------------------------------------------------------------ the runner ---
+
+
+def test_runner_runs_the_versions_scripts_once_and_is_idempotent(tmp_path: Path) -> None:
+    project = make_project(tmp_path, {"configs/project.yaml": PROJECT_YAML})
+    first = run_runner("--version", "0.2.0", cwd=project)
+    assert first.returncode == 0, first.stderr
+    assert "0.2.0/01 paths-schema-file: changed configs/project.yaml" in first.stdout
+    second = run_runner("--version", "0.2.0", "--project", str(project), cwd=tmp_path)
+    assert second.returncode == 0 and "nothing to do" in second.stdout
+
+
+def test_runner_lists_and_explains_bad_input(tmp_path: Path) -> None:
+    listed = run_runner("--list", cwd=tmp_path)
+    assert listed.returncode == 0 and "0.2.0/01 paths-schema-file" in listed.stdout
+    nothing = run_runner(
+        "--version", "9.9.9", "--project", str(make_project(tmp_path, {})), cwd=tmp_path
+    )
+    assert nothing.returncode == 0 and "no migrations for 9.9.9" in nothing.stdout
+    bad = run_runner("--version", "latest", cwd=tmp_path)
+    assert bad.returncode == 2 and "'latest' is not a release number" in bad.stderr
+    stranger = tmp_path / "not-a-project"
+    stranger.mkdir()
+    refused = run_runner("--version", "0.2.0", cwd=stranger)
+    assert refused.returncode == 1 and "no .copier-answers.yml" in refused.stderr
+
+
+def test_runner_orders_scripts_and_names_the_one_that_fails(tmp_path: Path) -> None:
+    scripts = tmp_path / "migrations"
+    scripts.mkdir()
+    body = "def migrate(project, *, dry_run=False):\n    {}\n"
+    (scripts / "v1.0-02-second.py").write_text(body.format("raise ValueError('disk full')"))
+    (scripts / "v1.0.0-01-first.py").write_text(body.format("return ['a.txt']"))
+    (scripts / "v1.1.0-01-later.py").write_text(body.format("return ['b.txt']"))
+    labels = [m.label for m in runner["discover"](scripts)]
+    assert labels == ["1.0.0/01 first", "1.0/02 second", "1.1.0/01 later"]
+    with pytest.raises(runner["MigrationError"], match=r"1\.0/02 second failed: disk full"):
+        runner["run_version"]("1.0.0", tmp_path, directory=scripts)
+    assert runner["run_version"]("1.1", tmp_path, directory=scripts) == {
+        "1.1.0/01 later": ["b.txt"]
+    }
+    (scripts / "rename_things.py").write_text(body.format("return []"))
+    with pytest.raises(runner["MigrationError"], match="not named v<version>"):
+        runner["discover"](scripts)
+
+
+# ------------------------------------------------------------ the wiring ---
+
+
+def test_every_migration_is_wired_in_copier_yml_and_the_changelog() -> None:
+    config = yaml.safe_load((TEMPLATE_ROOT / "copier.yml").read_text())
+    wired = {}
+    for entry in config["_migrations"]:
+        command = entry["command"]
+        assert command[:2] == [
+            "{{ _copier_python }}",
+            "{{ _copier_conf.src_path }}/hooks/migrate.py",
+        ]
+        assert command[2:] == ["--version", entry["version"]]
+        assert "_stage == 'after'" in entry["when"]
+        wired[entry["version"]] = entry
+    scripts = runner["discover"]()
+    assert {Version(m.version) for m in scripts} == {Version(v) for v in wired}
+    changelog = CHANGELOG.read_text()
+    for migration in scripts:
+        section = changelog.split(f"## {migration.version} - ", 1)[1].split("\n## ", 1)[0]
+        assert migration.path.name in section and "Migration: yes" in section
+
+
+def test_update_across_a_migration_needs_trust_and_changes_nothing_without(
+    release_repo: ReleaseRepo, tmp_path: Path
+) -> None:
+    migrating = [
+        m.version
+        for m in runner["discover"]()
+        if Version(m.version) <= Version(release_repo.head_version)
+    ]
+    olders = [v for v in release_repo.released if any(Version(v) < Version(m) for m in migrating)]
+    if not olders:
+        pytest.skip("no release older than a migration")
+    project = tmp_path / "p"
+    run_copy(
+        str(release_repo.path),
+        project,
+        data={"package_name": "mig_trust"},
+        defaults=True,
+        unsafe=False,
+        vcs_ref=olders[0],
+        quiet=True,
+    )
+    STATS["projects rendered"] += 1
+    git(project, "init", "-q")
+    git(project, "add", "-A")
+    git(project, "commit", "-q", "-m", "generated")
+    with pytest.raises(UnsafeTemplateError, match="migrations"):
+        run_update(
+            project,
+            defaults=True,
+            overwrite=True,
+            unsafe=False,
+            vcs_ref=release_repo.head_version,
+            quiet=True,
+        )
+    assert git(project, "status", "--porcelain") == ""

@@ -1,0 +1,1 @@
+"""Tools for teams that use this template as their standard (see tools/fleet.py)."""
