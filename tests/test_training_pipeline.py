@@ -17,7 +17,6 @@ from typing import Any
 
 import pytest
 import yaml
-
 from conftest import TEMPLATE_ROOT, ProjectEnv, generate
 
 COPIER = yaml.safe_load((TEMPLATE_ROOT / "copier.yml").read_text())
@@ -64,8 +63,13 @@ def test_sample_train_evaluate_passes_the_gate(
     problem_type: str, template_repo: Path, project_env: ProjectEnv, tmp_path: Path
 ) -> None:
     short = problem_type.split("_")[0]
-    answers = {"project_name": f"Train {short}", "package_name": f"train_{short}",
-               "problem_type": problem_type, "serving_mode": "batch", **CASES[problem_type]}
+    answers = {
+        "project_name": f"Train {short}",
+        "package_name": f"train_{short}",
+        "problem_type": problem_type,
+        "serving_mode": "batch",
+        **CASES[problem_type],
+    }
     project = generate(template_repo, tmp_path / short, **answers)
     project_env.install(project)
     cli = f"train-{short}"
@@ -109,8 +113,13 @@ def test_sample_train_evaluate_passes_the_gate(
 def test_gate_failure_exits_non_zero(
     template_repo: Path, project_env: ProjectEnv, tmp_path: Path
 ) -> None:
-    project = generate(template_repo, tmp_path / "strict", project_name="Train strict",
-                       package_name="train_strict", metric_threshold=0.999)
+    project = generate(
+        template_repo,
+        tmp_path / "strict",
+        project_name="Train strict",
+        package_name="train_strict",
+        metric_threshold=0.999,
+    )
     project_env.install(project)
     project_env.run(project, "train-strict", "data", "sample", "--rows", "2000")
     project_env.run(project, "train-strict", "train")

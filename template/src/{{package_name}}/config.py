@@ -20,6 +20,10 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_valida
 from .schema import FeatureSchema
 
 CONFIG_ENV_VAR = "ML_PROJECT_CONFIG"
+# Where the prediction log goes instead of paths.prediction_log: the latency
+# bench points its server at a throwaway log, so synthetic load never reaches
+# the log the drift monitor reads.
+PREDICTION_LOG_ENV_VAR = "ML_PREDICTION_LOG"
 DEFAULT_CONFIG = Path("configs") / "project.yaml"
 
 ProblemType = Literal["binary_classification", "multiclass_classification", "regression", "ranking"]
@@ -155,7 +159,13 @@ class PathsSection(_Section):
     models_dir: Path = Path("models")
     reports_dir: Path = Path("reports")
     schema_file: Path = Path("configs/schema.yaml")
-    prediction_log: Path = Path("data/predictions.sqlite")
+    prediction_log: Path = Field(default=Path("data/predictions.sqlite"), validate_default=True)
+
+    @field_validator("prediction_log")
+    @classmethod
+    def _prediction_log_from_env(cls, value: Path) -> Path:
+        override = os.environ.get(PREDICTION_LOG_ENV_VAR)
+        return Path(override) if override else value
 
 
 class ProjectConfig(_Section):

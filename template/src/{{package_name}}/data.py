@@ -44,8 +44,8 @@ class Splits:
 def scale_engine(config: ProjectConfig) -> Any:
     """The package of the out_of_core or cluster tier (only projects of that tier have it).
 
-    It offers `write_sample`, `train_model`, `score_test_split` (and, for the
-    cluster, `score_file`) with the signatures of the in-memory functions.
+    It offers `write_sample`, `train_model`, `score_test_split`, `write_test_split`
+    (and, for the cluster, `score_file`) with the signatures of the in-memory functions.
     """
     package = {"polars": "out_of_core", "ray": "cluster"}[config.data.engine]
     return importlib.import_module(f"{__package__}.{package}")

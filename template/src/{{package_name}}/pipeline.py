@@ -68,6 +68,9 @@ def _steps(config: ProjectConfig, rows: int | None) -> list[tuple[str, Step]]:
     steps.append(("evaluate", lambda: _evaluate(config)))
     if config.serving.mode == "online" and _has("serving.bench"):
         steps.append(("bench", lambda: _latency(config)))
+        # The bench's load is synthetic; the drift check needs rows that look
+        # like a day of traffic, so the newest rows go through the scorer.
+        steps.append(("replay traffic", lambda: _batch(config)))
     if config.serving.mode == "batch" and _has("batch"):
         steps.append(("batch score", lambda: _batch(config)))
     if _has("monitoring.check"):
@@ -105,14 +108,21 @@ def _latency(config: ProjectConfig) -> tuple[bool, str]:
 
 
 def _batch(config: ProjectConfig) -> tuple[bool, str]:
-    """Score the test split as if it were today's batch (this also fills the log)."""
-    from .data import load_dataset, time_split
+    """Score the test split as if it were today's batch or traffic (this fills the log).
 
-    test = time_split(load_dataset(config), config).test
-    schema = config.feature_schema
-    columns = [schema.time_column, *([schema.group_column] if schema.group_column else [])]
-    source = config.data_dir / "batch_input.parquet"
-    test[[*columns, *schema.feature_names]].to_parquet(source, index=False)
+    The test split is the newest slice of the data, unseen in training: the
+    closest thing to tomorrow's inputs that a fresh project has.
+    """
+    from .data import load_dataset, scale_engine, time_split
+
+    if config.data.engine != "pandas":  # out_of_core / cluster: written without pandas
+        source = scale_engine(config).write_test_split(config)
+    else:
+        test = time_split(load_dataset(config), config).test
+        schema = config.feature_schema
+        columns = [schema.time_column, *([schema.group_column] if schema.group_column else [])]
+        source = config.data_dir / "batch_input.parquet"
+        test[[*columns, *schema.feature_names]].to_parquet(source, index=False)
     result = _module("batch").score_file(config, source, config.data_dir / "batch_scores.parquet")
     return True, str(result.summary())
 

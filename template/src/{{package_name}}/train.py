@@ -110,8 +110,8 @@ def train_model(config: ProjectConfig, *, show_progress: bool = True) -> TrainRe
         "data_fingerprint": data_module.fingerprint(splits.train),
         "rows": {"train": len(splits.train), "validation": len(splits.validation)},
         "time_range": {
-            "train_end": str(splits.train[schema.time_column].max()),
-            "validation_end": str(splits.validation[schema.time_column].max()),
+            "train_end": _iso(splits.train[schema.time_column].max()),
+            "validation_end": _iso(splits.validation[schema.time_column].max()),
         },
         "params": estimator.get_params(),
         "num_threads": config.model.num_threads,
@@ -228,6 +228,10 @@ def _reference(
         predictions = predictions.argmax(axis=1).astype(float)
     reference["prediction"] = predictions
     return reference
+
+
+def _iso(value: Any) -> str:
+    return pd.Timestamp(value).isoformat(timespec="seconds")
 
 
 def _progress(show: bool) -> Progress:

@@ -8,7 +8,13 @@ The model is the same LightGBM text model, registered the same way.
 from __future__ import annotations
 
 from ..partitioned import write_partitioned_sample as write_sample
-from .scoring import score_file, score_test_split
+from .scoring import score_file, score_test_split, write_test_split
 from .train import train_on_ray as train_model
 
-__all__ = ["score_file", "score_test_split", "train_model", "write_sample"]
+__all__ = [
+    "score_file",
+    "score_test_split",
+    "train_model",
+    "write_sample",
+    "write_test_split",
+]

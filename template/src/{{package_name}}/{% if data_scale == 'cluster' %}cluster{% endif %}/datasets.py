@@ -7,6 +7,7 @@ only ever sees small results (an hourly histogram, samples, scores).
 
 from __future__ import annotations
 
+from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -29,14 +30,23 @@ SPLIT, SHARD, PREDICTION, BASELINE = "_split", "_shard", "_prediction", "_baseli
 def read_source(config: ProjectConfig) -> tuple[ray.data.Dataset, list[Path]]:
     """The source's Parquet files as a Ray dataset (read lazily, in parallel)."""
     files = parquet_files(source_path(config))
-    return ray.data.read_parquet([str(path) for path in files]), files
+    return read_parquet(files), files
+
+
+def read_parquet(paths: list[Path]) -> ray.data.Dataset:
+    """`ray.data.read_parquet` for known files: listed here, read in Ray tasks.
+
+    The newer reader lists files in a Ray task that starts more tasks; on a
+    small machine that waits minutes for worker processes, for nothing here.
+    """
+    ray.data.DataContext.get_current().use_datasource_v2 = False
+    return ray.data.read_parquet([str(path) for path in paths])
 
 
 def compute_cuts(dataset: ray.data.Dataset, config: ProjectConfig) -> TimeCuts:
     """Hourly row counts per batch in Ray tasks, summed on the driver, then the cuts."""
     counts = dataset.map_batches(
-        _hour_counts,
-        fn_kwargs={"time": config.feature_schema.time_column},
+        partial(_hour_counts, time=config.feature_schema.time_column),
         batch_format="pandas",
         batch_size=config.data.chunk_rows,
     ).to_pandas()
@@ -51,8 +61,7 @@ def encoded_split(
 ) -> ray.data.Dataset:
     """One split as encoded features, label, query id and a shard number per query."""
     return dataset.map_batches(
-        _encode_batch,
-        fn_kwargs={"settings": _settings(config, cuts, split), "shards": shards},
+        partial(_encode_batch, settings=_settings(config, cuts, split), shards=shards),
         batch_format="pandas",
         batch_size=config.data.chunk_rows,
     )
@@ -63,8 +72,7 @@ def raw_split(
 ) -> ray.data.Dataset:
     """One split's rows as read (validated), for samples."""
     return dataset.map_batches(
-        _raw_batch,
-        fn_kwargs={"settings": _settings(config, cuts, split)},
+        partial(_raw_batch, settings=_settings(config, cuts, split)),
         batch_format="pandas",
         batch_size=config.data.chunk_rows,
     )
@@ -85,13 +93,13 @@ def scored_split(
     Multiclass outputs come back as `_prediction_<k>` / `_baseline_<k>` columns.
     """
     scored = dataset.map_batches(
-        _score_batch,
-        fn_kwargs={
-            "settings": _settings(config, cuts, split),
-            "model_text": model_text,
-            "baseline": baseline,
-            "keep": keep,
-        },
+        partial(
+            _score_batch,
+            settings=_settings(config, cuts, split),
+            model_text=model_text,
+            baseline=baseline,
+            keep=keep,
+        ),
         batch_format="pandas",
         batch_size=config.data.chunk_rows,
     )
@@ -103,7 +111,8 @@ def outputs(frame: pd.DataFrame, prefix: str) -> np.ndarray:
     if prefix in frame.columns:
         return frame[prefix].to_numpy(dtype=np.float64)
     columns = sorted(
-        (c for c in frame.columns if c.startswith(f"{prefix}_")), key=lambda c: int(c.split("_")[-1])
+        (c for c in frame.columns if c.startswith(f"{prefix}_")),
+        key=lambda c: int(c.split("_")[-1]),
     )
     return frame[columns].to_numpy(dtype=np.float64)
 
@@ -130,7 +139,9 @@ def _nanoseconds(column: pd.Series, name: str) -> np.ndarray:
     try:
         stamps = pd.to_datetime(column, utc=True)
     except (ValueError, TypeError) as error:
-        raise SchemaError(f"column '{name}': cannot read the values as timestamps ({error})") from None
+        raise SchemaError(
+            f"column '{name}': cannot read the values as timestamps ({error})"
+        ) from None
     if stamps.isna().any():
         raise SchemaError(f"column '{name}': the time column has missing values")
     return stamps.dt.tz_localize(None).astype("datetime64[ns]").to_numpy().astype(np.int64)
@@ -175,7 +186,10 @@ def _score_batch(
     width = model.num_model_per_iteration()
     empty = np.empty((0, width)) if width > 1 else np.empty(0)
     predictions = np.asarray(model.predict(matrix, num_threads=1)) if len(part) else empty
-    for prefix, values in ((PREDICTION, predictions), (BASELINE, predict_baseline(baseline, matrix))):
+    for prefix, values in (
+        (PREDICTION, predictions),
+        (BASELINE, predict_baseline(baseline, matrix)),
+    ):
         if values.ndim == 1:
             result[prefix] = values
         else:

@@ -9,8 +9,9 @@ the rejects file and the prediction log, as `batch.score_file` does in memory.
 from __future__ import annotations
 
 import time
+from functools import partial
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 import numpy as np
 import pandas as pd
@@ -21,9 +22,19 @@ import ray.data
 from .. import batch as batch_module
 from ..config import ProjectConfig
 from ..evaluate import TestSet
+from ..partitioned import parquet_files
 from ..predlog import PredictionLogger
 from ..registry import LoadedModel, ModelRegistry
-from .datasets import BASELINE, PREDICTION, compute_cuts, outputs, read_source, scored_split
+from .datasets import (
+    BASELINE,
+    PREDICTION,
+    compute_cuts,
+    outputs,
+    raw_split,
+    read_parquet,
+    read_source,
+    scored_split,
+)
 from .session import ray_session
 
 REASON = "_reason"
@@ -54,6 +65,24 @@ def score_test_split(config: ProjectConfig, model: LoadedModel) -> TestSet:
     )
 
 
+def write_test_split(config: ProjectConfig) -> Path:
+    """The test split's inputs (no label) as Parquet parts in data/batch_input/, by Ray Data."""
+    import shutil
+
+    schema = config.feature_schema
+    group = [schema.group_column] if schema.group_column else []
+    target = config.data_dir / "batch_input"
+    shutil.rmtree(target, ignore_errors=True)
+    with ray_session(config):
+        source, _ = read_source(config)
+        cuts = compute_cuts(source, config)
+        test = raw_split(source, config, cuts, "test")
+        test.select_columns([schema.time_column, *group, *schema.feature_names]).write_parquet(
+            str(target)
+        )
+    return target
+
+
 def score_file(
     config: ProjectConfig,
     input_path: Path,
@@ -72,7 +101,7 @@ def score_file(
     output_path.parent.mkdir(parents=True, exist_ok=True)
     rejects_path = batch_module.rejects_path_for(output_path)
     rejects_path.unlink(missing_ok=True)
-    partial = output_path.with_name(f"{output_path.name}.partial")
+    pending = output_path.with_name(f"{output_path.name}.partial")
     writers: dict[str, pq.ParquetWriter] = {}
     counts = {"read": 0, "scored": 0, "rejected": 0, "chunks": 0}
     predlog = PredictionLogger(config.prediction_log_path, max_pending=4) if log else None
@@ -85,24 +114,29 @@ def score_file(
     try:
         with ray_session(config):
             dataset = _read_input(Path(input_path)).map_batches(
-                _check_and_score,
-                fn_kwargs={"settings": settings},
+                partial(_check_and_score, settings=settings),
                 batch_format="pandas",
                 batch_size=chunk_rows or config.batch.chunk_rows,
             )
-            for frame in dataset.iter_batches(batch_format="pandas", batch_size=None):
+            for batch in dataset.iter_batches(batch_format="pandas", batch_size=None):
+                frame = cast(pd.DataFrame, batch)
                 good = frame[REASON].isna().to_numpy()
                 scored = frame.loc[good].drop(columns=[REASON])
                 table = pa.Table.from_pandas(scored, preserve_index=False)
-                _write(writers, "output", partial, table)
+                _write(writers, "output", pending, table)
                 if not good.all():
                     bad = frame.loc[~good]
                     rows = bad.drop(columns=[REASON, *_outputs(bad)]).astype("string")
                     rows.insert(0, "reason", bad[REASON].astype("string"))
                     rows.insert(0, "row", np.flatnonzero(~good) + counts["read"])
-                    _write(writers, "rejects", rejects_path, pa.Table.from_pandas(rows, preserve_index=False))
+                    _write(
+                        writers,
+                        "rejects",
+                        rejects_path,
+                        pa.Table.from_pandas(rows, preserve_index=False),
+                    )
                 if predlog is not None and good.any():
-                    columns = {name: scored[name].to_numpy() for name in model.schema.feature_names}
+                    columns, _ = batch_module.check_rows(scored, model.schema)  # plain values
                     predictions = scored["prediction"].to_numpy(dtype=np.float64)
                     predlog.log(run_id, model.version, columns, predictions, wait=True)
                 counts["read"] += len(frame)
@@ -110,7 +144,7 @@ def score_file(
                 counts["rejected"] += int((~good).sum())
                 counts["chunks"] += 1
     except BaseException:
-        partial.unlink(missing_ok=True)
+        pending.unlink(missing_ok=True)
         raise
     finally:
         for writer in writers.values():
@@ -118,8 +152,8 @@ def score_file(
         if predlog is not None:
             predlog.close()
     if "output" not in writers:
-        pq.write_table(pa.table({"prediction": pa.array([], pa.float64())}), partial)
-    partial.replace(output_path)
+        pq.write_table(pa.table({"prediction": pa.array([], pa.float64())}), pending)
+    pending.replace(output_path)
     return batch_module.BatchResult(
         run_id=run_id,
         model_version=model.version,
@@ -137,7 +171,7 @@ def _read_input(path: Path) -> ray.data.Dataset:
     if path.is_dir() or path.suffix.lower() == ".parquet":
         if not path.exists():
             raise FileNotFoundError(f"input {path} does not exist")
-        return ray.data.read_parquet(str(path))
+        return read_parquet(parquet_files(path))
     if path.suffix.lower() == ".csv":
         return ray.data.read_csv(str(path))
     raise ValueError(f"cannot read {path}: expected Parquet (file or folder) or CSV")
@@ -172,7 +206,9 @@ def _check_and_score(batch: pd.DataFrame, *, settings: dict[str, Any]) -> pd.Dat
 
 
 def _outputs(frame: pd.DataFrame) -> list[str]:
-    return [c for c in frame.columns if c.startswith("probability_") or c in batch_module.OUTPUT_COLUMNS]
+    return [
+        c for c in frame.columns if c.startswith("probability_") or c in batch_module.OUTPUT_COLUMNS
+    ]
 
 
 def _write(writers: dict[str, pq.ParquetWriter], key: str, path: Path, table: pa.Table) -> None:

@@ -40,6 +40,8 @@ def ray_session(config: ProjectConfig) -> Iterator[None]:
         yield
         return
     package = Path(__file__).resolve().parents[1]
+    # No usage statistics leave the machine (the project must also work offline).
+    os.environ.setdefault("RAY_USAGE_STATS_ENABLED", "0")
     if config.data.ray_address:
         ray.init(
             address=config.data.ray_address,
@@ -54,8 +56,14 @@ def ray_session(config: ProjectConfig) -> Iterator[None]:
             _node_ip_address="127.0.0.1",
             log_to_driver=False,
             configure_logging=False,
-            # A busy laptop can take longer than Ray's default to start its agents.
-            _system_config={"agent_register_timeout_ms": 120_000},
+            _system_config={
+                # A busy laptop can take longer than Ray's default to start its agents...
+                "agent_register_timeout_ms": 120_000,
+                # ...and its worker processes: start them one at a time, on demand,
+                # instead of piling up idle ones while the first are still importing.
+                "enable_worker_prestart": False,
+                "worker_maximum_startup_concurrency": 1,
+            },
         )
     try:
         yield

@@ -7,7 +7,7 @@ The same steps as in memory, with the same functions as entry points, so
 from __future__ import annotations
 
 from ..partitioned import write_partitioned_sample as write_sample
-from .scoring import score_test_split
+from .scoring import score_test_split, write_test_split
 from .train import train_out_of_core as train_model
 
-__all__ = ["score_test_split", "train_model", "write_sample"]
+__all__ = ["score_test_split", "train_model", "write_sample", "write_test_split"]

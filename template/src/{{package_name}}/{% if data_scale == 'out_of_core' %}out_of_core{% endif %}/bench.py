@@ -46,32 +46,48 @@ class ScaleBenchReport:
 
     def table(self) -> list[list[str]]:
         first = self.runs[0]
-        header = ["rows", "prep+train s", "score s", "total s", "peak RSS MB",
-                  "in pandas MB", "rows x", "time x", "RSS x"]
+        header = [
+            "rows",
+            "prep+train s",
+            "score s",
+            "total s",
+            "peak RSS MB",
+            "in pandas MB",
+            "rows x",
+            "time x",
+            "RSS x",
+        ]
         lines = [header]
         for run in self.runs:
-            lines.append([
-                f"{run.rows:,}",
-                f"{run.train_seconds:.1f}",
-                f"{run.score_seconds:.1f}",
-                f"{run.seconds:.1f}",
-                f"{run.peak_rss_mb:.0f}",
-                f"{run.pandas_mb:.0f}",
-                f"{run.rows / first.rows:.1f}",
-                f"{run.seconds / first.seconds:.2f}",
-                f"{run.peak_rss_mb / first.peak_rss_mb:.2f}",
-            ])
+            lines.append(
+                [
+                    f"{run.rows:,}",
+                    f"{run.train_seconds:.1f}",
+                    f"{run.score_seconds:.1f}",
+                    f"{run.seconds:.1f}",
+                    f"{run.peak_rss_mb:.0f}",
+                    f"{run.pandas_mb:.0f}",
+                    f"{run.rows / first.rows:.1f}",
+                    f"{run.seconds / first.seconds:.2f}",
+                    f"{run.peak_rss_mb / first.peak_rss_mb:.2f}",
+                ]
+            )
         return lines
+
+    def note(self) -> str:
+        return (
+            f"{self.rounds} boosting rounds per size; 'in pandas MB' is what the same table "
+            "would take as one in-memory DataFrame (the in-memory tier's footprint)."
+        )
 
     def summary(self) -> str:
         rows = self.table()
         widths = [max(len(row[i]) for row in rows) for i in range(len(rows[0]))]
-        text = ["  ".join(cell.rjust(width) for cell, width in zip(row, widths)) for row in rows]
-        text.append(
-            f"{self.rounds} boosting rounds per size; 'in pandas MB' is what the same table "
-            "would take as one in-memory DataFrame (the in-memory tier's footprint)."
-        )
-        return "\n".join(text)
+        text = [
+            "  ".join(cell.rjust(width) for cell, width in zip(row, widths, strict=False))
+            for row in rows
+        ]
+        return "\n".join([*text, self.note()])
 
 
 def run_scale_bench(

@@ -6,8 +6,11 @@ columns as categoricals, the two predictions), never the raw feature table.
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import numpy as np
 import pandas as pd
+import polars as pl
 
 from ..config import ProjectConfig
 from ..evaluate import TestSet
@@ -39,3 +42,15 @@ def score_test_split(config: ProjectConfig, model: LoadedModel) -> TestSet:
     labels = frame[schema.label.name].to_numpy()
     groups = frame[schema.group_column].to_numpy() if schema.group_column else None
     return TestSet(frame, labels, np.concatenate(predictions), np.concatenate(baseline), groups)
+
+
+def write_test_split(config: ProjectConfig) -> Path:
+    """The test split's inputs (no label) as data/batch_input.parquet, streamed by Polars."""
+    schema = config.feature_schema
+    group = [schema.group_column] if schema.group_column else []
+    path = prepare(config, splits=("test",)).files["test"]
+    target = config.data_dir / "batch_input.parquet"
+    pl.scan_parquet(path).select([schema.time_column, *group, *schema.feature_names]).sink_parquet(
+        target, row_group_size=config.data.chunk_rows, engine="streaming"
+    )
+    return target

@@ -141,7 +141,9 @@ class ParquetSequence(lgb.Sequence):
         self.path = path
         self.schema = config.feature_schema
         self._file = pq.ParquetFile(path)
-        sizes = [self._file.metadata.row_group(i).num_rows for i in range(self._file.num_row_groups)]
+        sizes = [
+            self._file.metadata.row_group(i).num_rows for i in range(self._file.num_row_groups)
+        ]
         self._starts = np.cumsum([0, *sizes])
         self.batch_size = max(sizes, default=1)
         self._columns = self.schema.feature_names
@@ -151,7 +153,9 @@ class ParquetSequence(lgb.Sequence):
     def __len__(self) -> int:
         return int(self._starts[-1])
 
-    def __getitem__(self, index: int | slice) -> np.ndarray:
+    def __getitem__(self, index: int | slice | list[int]) -> np.ndarray:
+        if isinstance(index, list):
+            return np.stack([self[position] for position in index])
         if isinstance(index, slice):
             start, stop, _ = index.indices(len(self))
             parts = []

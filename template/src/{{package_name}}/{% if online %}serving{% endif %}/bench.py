@@ -6,12 +6,15 @@ answered peak requests/s (open loop: like independent users) and then at a
 sweep of concurrencies (closed loop: the throughput ceiling), and compares the
 p99 at peak with the answered target. The raw model predict time for the same
 payload is the floor: what remains above it is the serving overhead. The
-report goes to reports/latency.json.
+report goes to reports/latency.json. The bench's server logs to a throwaway
+prediction log: a few hundred rows sent thousands of times are load, not
+traffic, and would make the drift monitor cry wolf.
 """
 
 from __future__ import annotations
 
 import json
+import os
 import signal
 import socket
 import subprocess
@@ -29,7 +32,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from ..config import DEFAULT_CONFIG, ProjectConfig
+from ..config import DEFAULT_CONFIG, PREDICTION_LOG_ENV_VAR, ProjectConfig
 from ..features import encode_columns
 from ..registry import LoadedModel, ModelRegistry
 from .loadgen import LoadResult, closed_loop, encode_request, open_loop
@@ -161,10 +164,18 @@ def running_server(
     config_file: Path | None = None,
     workers: int | None = None,
     plain: bool = False,
-    start_timeout_s: float = 90.0,
+    start_timeout_s: float = 240.0,
+    prediction_log: Path | None = None,
 ) -> Iterator[int]:
-    """Start the service (or the plain one) in a child process; yields its port."""
+    """Start the service (or the plain one) in a child process; yields its port.
+
+    `prediction_log` sends the server's prediction log elsewhere (the bench
+    uses a throwaway file: its repeated synthetic rows are not traffic).
+    """
     port = free_port()
+    env = dict(os.environ)
+    if prediction_log is not None:
+        env[PREDICTION_LOG_ENV_VAR] = str(prediction_log)
     command = [
         sys.executable, "-m", f"{__package__}.server",
         "--config", str(config_file or config.root / DEFAULT_CONFIG),
@@ -175,7 +186,7 @@ def running_server(
     if plain:
         command.append("--plain")
     with tempfile.TemporaryFile() as output:
-        process = subprocess.Popen(command, stdout=output, stderr=subprocess.STDOUT)
+        process = subprocess.Popen(command, stdout=output, stderr=subprocess.STDOUT, env=env)
         try:
             _wait_ready(process, port, start_timeout_s, output)
             yield port
@@ -212,8 +223,13 @@ def run_latency_bench(
     max_requests: int | None = None,
     concurrency: list[int] | None = None,
     write_report: bool = True,
+    prediction_log: Path | None = None,
 ) -> LatencyReport:
-    """Measure the served model on loopback; see the module docstring."""
+    """Measure the served model on loopback; see the module docstring.
+
+    The server logs its predictions to `prediction_log`, by default a
+    temporary file deleted afterwards.
+    """
     serving = config.serving
     duration = duration_s or serving.bench_duration_s
     limit = max_requests or serving.bench_max_requests
@@ -222,7 +238,14 @@ def run_latency_bench(
     requests = [encode_request(HOST, path, body) for body in bodies]
     floor = predict_floor_ms(model, columns)
     rate = serving.peak_rps or 50.0
-    with running_server(config, config_file=config_file) as port:
+    with (
+        tempfile.TemporaryDirectory() as scratch,
+        running_server(
+            config,
+            config_file=config_file,
+            prediction_log=prediction_log or Path(scratch) / "bench.sqlite",
+        ) as port,
+    ):
         closed_loop(HOST, port, requests, concurrency=4, max_requests=200, duration_s=2)
         peak = open_loop(HOST, port, requests, rate=rate, max_requests=limit, duration_s=duration)
         sweep = [

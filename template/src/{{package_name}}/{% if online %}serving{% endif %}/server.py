@@ -10,6 +10,7 @@ requests finish and the prediction log is flushed when the server stops.
 from __future__ import annotations
 
 import argparse
+import inspect
 import os
 from pathlib import Path
 from typing import Any
@@ -62,6 +63,11 @@ def run_server(
         options.update(http="h11", loop="asyncio")
     else:
         options.update(http="httptools", loop="uvloop")
+    if "timeout_worker_healthcheck" in inspect.signature(uvicorn.Config).parameters:
+        # Workers import pandas and LightGBM before they answer the supervisor's
+        # ping; on a busy machine that takes longer than uvicorn's default 5 s,
+        # and the supervisor would kill and respawn them in a loop.
+        options["timeout_worker_healthcheck"] = 120
     module = "plain:create_plain_app" if plain else "app:create_app"
     if count == 1:
         uvicorn.run(_factory(module)(config), **options)
