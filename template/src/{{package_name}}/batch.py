@@ -91,16 +91,20 @@ def read_chunks(path: Path, *, chunk_rows: int) -> Iterator[pa.Table]:
         raise ValueError(f"cannot read {path}: expected a .parquet or .csv file")
 
 
+def require_feature_columns(columns: list[str], schema: FeatureSchema) -> None:
+    """Raise `SchemaError` when the input lacks a feature column altogether."""
+    missing = [name for name in schema.feature_names if name not in columns]
+    if missing:
+        raise SchemaError(
+            f"the input has no column(s) {missing}; the schema expects {schema.feature_names}"
+        )
+
+
 def check_rows(
     frame: pd.DataFrame, schema: FeatureSchema
 ) -> tuple[dict[str, np.ndarray], np.ndarray]:
     """Each feature as a clean column, and per row the first problem (None if fine)."""
-    missing_columns = [name for name in schema.feature_names if name not in frame.columns]
-    if missing_columns:
-        raise SchemaError(
-            f"the input has no column(s) {missing_columns}; the schema expects "
-            f"{schema.feature_names}"
-        )
+    require_feature_columns([str(c) for c in frame.columns], schema)
     reasons = np.full(len(frame), None, dtype=object)
     columns: dict[str, np.ndarray] = {}
 
@@ -191,6 +195,9 @@ def score_file(
                 rejects.write_table(bad)
             if predlog is not None and good.any():
                 values = {name: column[good] for name, column in columns.items()}
+                group = model.schema.group_column
+                if group and group in frame.columns:  # ranking: query-level drift needs it
+                    values[group] = frame[group].astype(str).to_numpy()[good]
                 predlog.log(run_id, model.version, values, _logged(scored), wait=True)
             counts["read"] += len(frame)
             counts["scored"] += int(good.sum())

@@ -208,8 +208,9 @@ def read_prediction_log(config: ProjectConfig, *, limit: int | None = None) -> p
     """The logged rows, oldest first: one column per feature plus the prediction.
 
     Columns: every schema feature (numeric as float, categorical as text),
-    `prediction`, `model_version`, `logged_at` (UTC timestamps) and `request_id`.
-    `limit` keeps only the most recent rows. A missing log reads as no rows.
+    `prediction`, `model_version`, `logged_at` (UTC timestamps) and `request_id`,
+    and for ranking the group column (the query id). `limit` keeps only the most
+    recent rows. A missing log reads as no rows.
     """
     schema = config.feature_schema
     path = config.prediction_log_path
@@ -225,8 +226,9 @@ def read_prediction_log(config: ProjectConfig, *, limit: int | None = None) -> p
             else:
                 records = connection.execute(f"{query} LIMIT ?", (int(limit),)).fetchall()
         records.reverse()
+    payloads = [json.loads(record[3]) for record in records]
     features = pd.DataFrame.from_records(
-        [json.loads(record[3]) for record in records],
+        payloads,
         columns=schema.feature_names,
         index=pd.RangeIndex(len(records)),
     )
@@ -241,4 +243,12 @@ def read_prediction_log(config: ProjectConfig, *, limit: int | None = None) -> p
         pd.Series([r[1] for r in records], dtype="object"), utc=True
     )
     features["request_id"] = pd.Series([r[0] for r in records], dtype="object")
+    if schema.group_column:  # ranking: the query each row belongs to (its request if unknown)
+        features[schema.group_column] = pd.Series(
+            [
+                str(payload.get(schema.group_column) or record[0])
+                for payload, record in zip(payloads, records, strict=True)
+            ],
+            dtype="object",
+        )
     return features

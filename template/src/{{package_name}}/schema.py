@@ -30,6 +30,10 @@ class FeatureSpec(BaseModel):
     max: float | None = None
     categories: tuple[str, ...] = ()
     nullable: bool = False
+    # Ranking only: "query" for a feature every candidate of a request shares
+    # (the device, say). Drift is then judged once per query: fifty copies of
+    # one value are one observation, not fifty.
+    level: Literal["row", "query"] = "row"
 
     @model_validator(mode="after")
     def _check_kind_fields(self) -> FeatureSpec:
@@ -71,6 +75,11 @@ class FeatureSchema(BaseModel):
         duplicates = {n for n in names if names.count(n) > 1} | (set(names) & reserved)
         if duplicates:
             raise ValueError(f"column names used twice in the schema: {sorted(duplicates)}")
+        shared = [f.name for f in self.features if f.level == "query"]
+        if shared and not self.group_column:
+            raise ValueError(
+                f"features {shared} have level 'query', which needs a group_column (ranking)"
+            )
         return self
 
     @property
@@ -84,6 +93,10 @@ class FeatureSchema(BaseModel):
     @property
     def categorical_features(self) -> list[FeatureSpec]:
         return [f for f in self.features if f.kind == "categorical"]
+
+    @property
+    def query_level_names(self) -> list[str]:
+        return [f.name for f in self.features if f.level == "query"]
 
     def feature(self, name: str) -> FeatureSpec:
         for spec in self.features:

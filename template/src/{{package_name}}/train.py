@@ -222,7 +222,9 @@ def _reference(
     rows = np.arange(len(frame))
     if len(rows) > REFERENCE_ROWS:
         rows = np.sort(np.random.default_rng(config.model.seed).choice(rows, REFERENCE_ROWS, False))
-    reference = frame.iloc[rows][config.feature_schema.feature_names].reset_index(drop=True)
+    schema = config.feature_schema
+    group = [schema.group_column] if schema.group_column else []  # query-level drift
+    reference = frame.iloc[rows][[*schema.feature_names, *group]].reset_index(drop=True)
     predictions = _predict(booster, matrix[rows], config)
     if predictions.ndim == 2:
         predictions = predictions.argmax(axis=1).astype(float)

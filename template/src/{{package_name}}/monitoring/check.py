@@ -130,11 +130,15 @@ def compare_frames(
     model_version: str | None = None,
     performance: PerformanceResult | None = None,
     overrides: dict[str, pd.Series] | None = None,
+    reference_overrides: dict[str, pd.Series] | None = None,
+    notes: dict[str, str] | None = None,
 ) -> DriftReport:
     """Judge two frames; `kinds` (name -> kind) fixes the columns, else they are inferred.
 
-    `overrides` replaces current columns by other rows (the prediction column
-    counts only the rows the reference's model scored).
+    `overrides` and `reference_overrides` replace a column of the current or
+    reference frame by other values (the prediction column counts only the
+    rows the reference's model scored; a query-level feature one row per
+    query); `notes` adds a sentence per column to its result's message.
     """
     settings = config.monitoring
     for label, frame in zip(("reference", "current"), (reference, current), strict=True):
@@ -158,12 +162,15 @@ def compare_frames(
         )
     ref_profiles = profile_frame(reference, ref_kinds)
     cur_profiles = profile_frame(current, cur_kinds)
-    for name, column in (overrides or {}).items():
-        if name in cur_kinds:
-            cur_profiles[name] = profile_column(column.rename(name), cur_kinds[name])
+    for profiles, kinds_of_side, replaced in (
+        (ref_profiles, ref_kinds, reference_overrides),
+        (cur_profiles, cur_kinds, overrides),
+    ):
+        for name, column in (replaced or {}).items():
+            if name in kinds_of_side:
+                profiles[name] = profile_column(column.rename(name), kinds_of_side[name])
     results = compare_profiles(ref_profiles, cur_profiles, settings)
-    if model_version is not None:
-        results = [_name_the_version(r, model_version, overrides or {}) for r in results]
+    results = [_with_note(r, (notes or {}).get(r.name)) for r in results]
     share = share_drifted(results)
     if math.isnan(share):
         reasons = "; ".join(f"{r.name}: {r.status} ({r.message})" for r in results[:5])
@@ -184,15 +191,20 @@ def compare_frames(
     )
 
 
-def _name_the_version(
-    result: ColumnResult, version: str, overrides: dict[str, pd.Series]
-) -> ColumnResult:
-    """Say that an overridden column (the prediction) counts one model's rows only."""
-    if result.name not in overrides:
+def _with_note(result: ColumnResult, note: str | None) -> ColumnResult:
+    if not note:
         return result
-    rows = len(overrides[result.name])
-    note = f"only the {rows} logged rows scored by model {version} count"
     return replace(result, message=f"{result.message}; {note}" if result.message else note)
+
+
+def _one_row_per_query(
+    frame: pd.DataFrame, group: str | None, columns: list[str]
+) -> dict[str, pd.Series]:
+    """Query-level columns with one value per query; {} when the query ids are unknown."""
+    if not group or group not in frame.columns or not columns:
+        return {}
+    first = frame.drop_duplicates(subset=[group])
+    return {name: first[name].reset_index(drop=True) for name in columns if name in first}
 
 
 def _check_project(
@@ -237,9 +249,23 @@ def _check_project(
     multiclass = config.problem.type == "multiclass_classification"
     kinds[PREDICTION] = "categorical" if multiclass else "numeric"
     version = model.version if model is not None and reference is None else None
-    overrides = {}
+    notes: dict[str, str] = {}
+    overrides = _one_row_per_query(cur_frame, schema.group_column, schema.query_level_names)
+    reference_overrides = _one_row_per_query(
+        ref_frame, schema.group_column, schema.query_level_names
+    )
+    for name in set(overrides) & set(reference_overrides):
+        notes[name] = (
+            f"judged once per query ({len(reference_overrides[name])} reference, "
+            f"{len(overrides[name])} current queries)"
+        )
+    for name in set(overrides) ^ set(reference_overrides):  # one side without query ids
+        overrides.pop(name, None)
+        reference_overrides.pop(name, None)
     if version is not None and {"model_version", PREDICTION} <= set(cur_frame.columns):
-        overrides[PREDICTION] = cur_frame.loc[cur_frame["model_version"] == version, PREDICTION]
+        scored = cur_frame.loc[cur_frame["model_version"] == version, PREDICTION]
+        overrides[PREDICTION] = scored
+        notes[PREDICTION] = f"only the {len(scored)} logged rows scored by model {version} count"
     return compare_frames(
         ref_frame,
         cur_frame,
@@ -249,6 +275,8 @@ def _check_project(
         model_version=version,
         performance=performance_drift(cur_frame, config, model),
         overrides=overrides,
+        reference_overrides=reference_overrides,
+        notes=notes,
     )
 
 

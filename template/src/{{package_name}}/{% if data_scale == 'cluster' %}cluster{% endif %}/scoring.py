@@ -16,6 +16,7 @@ from typing import Any, cast
 import numpy as np
 import pandas as pd
 import pyarrow as pa
+import pyarrow.csv as pa_csv
 import pyarrow.parquet as pq
 import ray.data
 
@@ -25,6 +26,7 @@ from ..evaluate import TestSet
 from ..partitioned import parquet_files
 from ..predlog import PredictionLogger
 from ..registry import LoadedModel, ModelRegistry
+from ..schema import FeatureSchema
 from .datasets import (
     BASELINE,
     PREDICTION,
@@ -113,7 +115,7 @@ def score_file(
     }
     try:
         with ray_session(config):
-            dataset = _read_input(Path(input_path)).map_batches(
+            dataset = _read_input(Path(input_path), model.schema).map_batches(
                 partial(_check_and_score, settings=settings),
                 batch_format="pandas",
                 batch_size=chunk_rows or config.batch.chunk_rows,
@@ -137,6 +139,9 @@ def score_file(
                     )
                 if predlog is not None and good.any():
                     columns, _ = batch_module.check_rows(scored, model.schema)  # plain values
+                    group = model.schema.group_column
+                    if group and group in scored.columns:  # ranking: query-level drift
+                        columns[group] = scored[group].astype(str).to_numpy()
                     predictions = scored["prediction"].to_numpy(dtype=np.float64)
                     predlog.log(run_id, model.version, columns, predictions, wait=True)
                 counts["read"] += len(frame)
@@ -167,14 +172,30 @@ def score_file(
     )
 
 
-def _read_input(path: Path) -> ray.data.Dataset:
-    if path.is_dir() or path.suffix.lower() == ".parquet":
+def _read_input(path: Path, schema: FeatureSchema) -> ray.data.Dataset:
+    """The input as a Ray dataset, after checking on the driver that it has every feature.
+
+    A missing column would fail every Ray task; this fails once, with the same
+    `SchemaError` as the in-memory scorer. CSV is read like the in-memory
+    scorer reads it: an empty field is a missing value.
+    """
+    suffix = path.suffix.lower()
+    if path.is_dir() or suffix == ".parquet":
         if not path.exists():
             raise FileNotFoundError(f"input {path} does not exist")
-        return read_parquet(parquet_files(path))
-    if path.suffix.lower() == ".csv":
-        return ray.data.read_csv(str(path))
-    raise ValueError(f"cannot read {path}: expected Parquet (file or folder) or CSV")
+        files = parquet_files(path)
+        batch_module.require_feature_columns(pq.read_schema(files[0]).names, schema)
+        return read_parquet(files)
+    if suffix == ".csv":
+        if not path.is_file():
+            raise FileNotFoundError(f"input file {path} does not exist")
+        header = pd.read_csv(path, nrows=0).columns
+        batch_module.require_feature_columns([str(c) for c in header], schema)
+        options = pa_csv.ConvertOptions(strings_can_be_null=True)
+        return ray.data.read_csv(str(path), convert_options=options)
+    raise ValueError(
+        f"cannot read {path}: expected a .parquet or .csv file, or a folder of Parquet parts"
+    )
 
 
 def _check_and_score(batch: pd.DataFrame, *, settings: dict[str, Any]) -> pd.DataFrame:

@@ -141,7 +141,9 @@ def build_router(payloads: PayloadModels) -> APIRouter:
         columns = candidates_to_columns(body, model.schema)
         scores = await state.score(encode_columns(columns, model.schema))
         request_id = _request_id(request)
-        state.log(request_id, columns, scores)
+        query = request_id if body.query_id is None else str(body.query_id)
+        group = model.schema.group_column or "query_id"
+        state.log(request_id, {**columns, group: [query] * len(scores)}, scores)
         order = np.argsort(-scores, kind="stable")
         if body.top_k is not None:
             order = order[: body.top_k]
