@@ -153,8 +153,18 @@ class ProjectEnv:
     def install(self, project: Path) -> None:
         """Install the generated project (editable, no dependencies) into the env."""
         subprocess.run(
-            [_uv(), "pip", "install", "--quiet", "--python", str(self.python),
-             "--no-deps", "--no-build-isolation", "-e", str(project)],
+            [
+                _uv(),
+                "pip",
+                "install",
+                "--quiet",
+                "--python",
+                str(self.python),
+                "--no-deps",
+                "--no-build-isolation",
+                "-e",
+                str(project),
+            ],
             check=True,
             capture_output=True,
             text=True,
@@ -172,8 +182,7 @@ class ProjectEnv:
             "PYTHONDONTWRITEBYTECODE": "1",
         }
         env.pop("ML_PROJECT_CONFIG", None)
-        command = [str(self.bin / args[0]) if (self.bin / args[0]).exists() else args[0],
-                   *args[1:]]
+        command = [str(self.bin / args[0]) if (self.bin / args[0]).exists() else args[0], *args[1:]]
         result = subprocess.run(
             command, cwd=project, env=env, capture_output=True, text=True, timeout=timeout
         )
@@ -214,8 +223,9 @@ def project_env(template_repo: Path, tmp_path_factory: pytest.TempPathFactory) -
 def run_project_tests(env: ProjectEnv, project: Path, *pytest_args: str) -> str:
     """Install a generated project into the shared env and run its own test suite."""
     env.install(project)
-    result = env.run(project, "python", "-m", "pytest", "-q", "-p", "no:cacheprovider",
-                     *pytest_args)
+    result = env.run(
+        project, "python", "-m", "pytest", "-q", "-p", "no:cacheprovider", *pytest_args
+    )
     STATS["generated projects that ran their own tests"] += 1
     return result.stdout
 

@@ -19,8 +19,9 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
-from conftest import TEMPLATE_PARTS, TEMPLATE_ROOT, git
 from packaging.version import Version
+
+from conftest import TEMPLATE_PARTS, TEMPLATE_ROOT, git
 
 CHANGELOG = TEMPLATE_ROOT / "CHANGELOG.md"
 HEADING = re.compile(r"^## (?P<version>\S+) - (?P<date>.+?)\s*$")

@@ -17,9 +17,10 @@ from typing import Any
 
 import pytest
 import yaml
-from conftest import ProjectEnv, generate, run_project_tests
 from markdown_it import MarkdownIt
 from markdown_it.token import Token
+
+from conftest import ProjectEnv, generate, run_project_tests
 
 PROBLEM_TYPES = ("binary_classification", "multiclass_classification", "regression", "ranking")
 MODES = ("online", "batch")

@@ -12,6 +12,7 @@ import json
 from pathlib import Path
 
 import pytest
+
 from conftest import ProjectEnv, generate
 
 REPORT_KEYS = {"columns", "share_drifted", "dataset_drift", "n_reference", "n_current"}

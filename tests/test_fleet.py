@@ -15,8 +15,9 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from conftest import STATS, TEMPLATE_ROOT, generate, git
 from copier import run_copy
+
+from conftest import STATS, TEMPLATE_ROOT, generate, git
 from releases import ReleaseRepo
 
 

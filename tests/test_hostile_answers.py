@@ -96,8 +96,11 @@ hostile_text = st.text(
 ).filter(lambda s: s.strip() and s.replace("\n", " ").strip())
 
 
-@settings(max_examples=12, deadline=None,
-          suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow])
+@settings(
+    max_examples=12,
+    deadline=None,
+    suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
+)
 @given(text=hostile_text)
 def test_generated_text_never_breaks_a_file(
     template_repo: Path, tmp_path_factory: pytest.TempPathFactory, text: str

@@ -15,10 +15,11 @@ from typing import Any
 
 import pytest
 import yaml
-from conftest import STATS, TEMPLATE_ROOT, git
 from copier import run_copy, run_update
 from copier.errors import UnsafeTemplateError
 from packaging.version import Version
+
+from conftest import STATS, TEMPLATE_ROOT, git
 from releases import CHANGELOG, ReleaseRepo
 
 HOOKS = TEMPLATE_ROOT / "hooks"

@@ -18,8 +18,11 @@ from conftest import TEMPLATE_ROOT
 
 COPIER_YML = yaml.safe_load((TEMPLATE_ROOT / "copier.yml").read_text())
 QUESTIONS = {k: v for k, v in COPIER_YML.items() if not k.startswith("_")}
-ASKED = {k: v for k, v in QUESTIONS.items() if str(v.get("when", "")).strip() != "False"
-         and v.get("when") is not False}
+ASKED = {
+    k: v
+    for k, v in QUESTIONS.items()
+    if str(v.get("when", "")).strip() != "False" and v.get("when") is not False
+}
 
 # (answers, fragment the error must contain)
 INVALID: list[tuple[dict[str, Any], str]] = [
@@ -47,11 +50,12 @@ INVALID: list[tuple[dict[str, Any], str]] = [
     ({"problem_type": "clustering"}, "clustering"),
     ({"problem_statement": "short"}, "too short to be precise"),
     ({"label_definition": " "}, "cannot be empty"),
-    ({"problem_type": "multiclass_classification", "n_classes": 2},
-     "needs at least 3 classes"),
+    ({"problem_type": "multiclass_classification", "n_classes": 2}, "needs at least 3 classes"),
     ({"problem_type": "ranking", "candidates_per_request": 1}, "at least 2 candidates"),
-    ({"problem_type": "ranking", "candidates_per_request": 20, "ranking_k": 30},
-     "cannot exceed the candidates per request"),
+    (
+        {"problem_type": "ranking", "candidates_per_request": 20, "ranking_k": 30},
+        "cannot exceed the candidates per request",
+    ),
     ({"problem_type": "ranking", "ranking_k": 0}, "k must be at least 1"),
     ({"why_ml": ["repetitive", "vibes"]}, "vibes"),
     ({"primary_metric": "rmse"}, "rmse"),
@@ -59,10 +63,14 @@ INVALID: list[tuple[dict[str, Any], str]] = [
     ({"metric_threshold": 1.5}, "outside the range of roc_auc"),
     ({"metric_threshold": -0.1}, "outside the range of roc_auc"),
     ({"metric_threshold": 1.0}, "would demand a perfect model"),
-    ({"problem_type": "regression", "primary_metric": "rmse", "metric_threshold": -3},
-     "outside the range of rmse"),
-    ({"problem_type": "regression", "primary_metric": "r2", "metric_threshold": 1.2},
-     "outside the range of r2"),
+    (
+        {"problem_type": "regression", "primary_metric": "rmse", "metric_threshold": -3},
+        "outside the range of rmse",
+    ),
+    (
+        {"problem_type": "regression", "primary_metric": "r2", "metric_threshold": 1.2},
+        "outside the range of r2",
+    ),
     ({"primary_metric": "log_loss", "metric_threshold": 0}, "would demand a perfect model"),
     ({"online_metric": ""}, "cannot be empty"),
     ({"latency_p99_ms": 0}, "must be a positive number of milliseconds"),
@@ -80,8 +88,9 @@ INVALID: list[tuple[dict[str, Any], str]] = [
 
 
 @pytest.mark.parametrize(
-    ("answers", "message"), INVALID, ids=[f"{i:02d}-{next(iter(a))}" for i, (a, _) in
-                                          enumerate(INVALID)]
+    ("answers", "message"),
+    INVALID,
+    ids=[f"{i:02d}-{next(iter(a))}" for i, (a, _) in enumerate(INVALID)],
 )
 def test_invalid_answer_is_refused_with_a_sentence(
     copie: Any, template_repo: Path, answers: dict[str, Any], message: str
@@ -101,9 +110,22 @@ def test_there_are_at_least_twenty_invalid_cases() -> None:
 def test_cli_refuses_a_bad_answer_and_writes_nothing(template_repo: Path, tmp_path: Path) -> None:
     destination = tmp_path / "project"
     result = subprocess.run(
-        [sys.executable, "-m", "copier", "copy", "--defaults", "--vcs-ref", "HEAD",
-         "-d", "package_name=class", str(template_repo), str(destination)],
-        capture_output=True, text=True, input="",
+        [
+            sys.executable,
+            "-m",
+            "copier",
+            "copy",
+            "--defaults",
+            "--vcs-ref",
+            "HEAD",
+            "-d",
+            "package_name=class",
+            str(template_repo),
+            str(destination),
+        ],
+        capture_output=True,
+        text=True,
+        input="",
     )
     assert result.returncode != 0
     assert "it is a Python keyword" in result.stderr + result.stdout
@@ -118,12 +140,34 @@ def test_every_asked_question_has_help_and_default() -> None:
 
 def test_questions_use_the_public_answer_keys_in_order() -> None:
     public = [
-        "project_name", "project_slug", "package_name", "description", "author_name",
-        "author_email", "license", "python_version", "problem_type", "problem_statement",
-        "label_definition", "n_classes", "candidates_per_request", "ranking_k", "why_ml",
-        "primary_metric", "metric_threshold", "online_metric", "serving_mode",
-        "latency_p99_ms", "peak_rps", "batch_schedule", "batch_deadline_minutes",
-        "data_scale", "rows_per_day", "experiment_tracking", "ci_provider", "docker",
+        "project_name",
+        "project_slug",
+        "package_name",
+        "description",
+        "author_name",
+        "author_email",
+        "license",
+        "python_version",
+        "problem_type",
+        "problem_statement",
+        "label_definition",
+        "n_classes",
+        "candidates_per_request",
+        "ranking_k",
+        "why_ml",
+        "primary_metric",
+        "metric_threshold",
+        "online_metric",
+        "serving_mode",
+        "latency_p99_ms",
+        "peak_rps",
+        "batch_schedule",
+        "batch_deadline_minutes",
+        "data_scale",
+        "rows_per_day",
+        "experiment_tracking",
+        "ci_provider",
+        "docker",
     ]
     asked = [name for name in QUESTIONS if name in public]
     assert asked == public

@@ -34,8 +34,10 @@ OPERATIONS: dict[str, dict[str, Any]] = {
     "python313": {"python_version": "3.13"},
     "apache": {"license": "Apache-2.0"},
     # the longest names the validators allow: generated lines must still fit ruff's limit
-    "long_names": {"project_name": "Quarterly Enterprise Customer Retention Risk Scoring",
-                   "package_name": "ops_long_names_" + "x" * 15},
+    "long_names": {
+        "project_name": "Quarterly Enterprise Customer Retention Risk Scoring",
+        "package_name": "ops_long_names_" + "x" * 15,
+    },
 }
 # Jinja that survived rendering: an expression ({{ name }}, {{ name | filter }}),
 # a statement tag ({% if ... %}) or a comment ({# ... #}). Python's own `{x:.0%}`
@@ -79,8 +81,14 @@ def matrix_root(template_repo: Path, tmp_path_factory: pytest.TempPathFactory) -
     root = tmp_path_factory.mktemp("matrix")
     for problem_type, serving_mode, data_scale in MATRIX:
         name = f"{problem_type[:5]}_{serving_mode}_{data_scale}"
-        generate(template_repo, root / name, problem_type=problem_type,
-                 serving_mode=serving_mode, data_scale=data_scale, package_name=f"m_{name}")
+        generate(
+            template_repo,
+            root / name,
+            problem_type=problem_type,
+            serving_mode=serving_mode,
+            data_scale=data_scale,
+            package_name=f"m_{name}",
+        )
         STATS["answer combinations rendered"] += 1
     for name, answers in OPERATIONS.items():
         generate(template_repo, root / f"ops_{name}", **{"package_name": f"ops_{name}", **answers})
@@ -129,8 +137,10 @@ def test_files_follow_the_answers(
     config = yaml.safe_load((project / "configs" / "project.yaml").read_text())
     assert config["problem"]["type"] == problem_type
     assert config["serving"]["mode"] == serving_mode
-    assert config["data"]["engine"] == {"memory": "pandas", "out_of_core": "polars",
-                                        "cluster": "ray"}[data_scale]
+    assert (
+        config["data"]["engine"]
+        == {"memory": "pandas", "out_of_core": "polars", "cluster": "ray"}[data_scale]
+    )
     assert ("latency_p99_ms" in config["serving"]) == online
     assert ("batch" in config) == (not online)
     schema = yaml.safe_load((project / "configs" / "schema.yaml").read_text())

@@ -14,6 +14,7 @@ from typing import Any
 
 import pytest
 import yaml
+
 from conftest import ProjectEnv, generate, run_project_tests
 
 SERVING_TESTS = ("test_serving*.py", "test_batch.py", "test_predlog.py")

@@ -15,6 +15,7 @@ from typing import Any
 
 import pytest
 import yaml
+
 from conftest import STATS, TEMPLATE_ROOT
 
 TEAM_FILE = TEMPLATE_ROOT / "examples" / "team.yml"

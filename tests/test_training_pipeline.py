@@ -17,6 +17,7 @@ from typing import Any
 
 import pytest
 import yaml
+
 from conftest import TEMPLATE_ROOT, ProjectEnv, generate
 
 COPIER = yaml.safe_load((TEMPLATE_ROOT / "copier.yml").read_text())

@@ -25,9 +25,10 @@ from typing import Any
 
 import pytest
 import yaml
-from conftest import STATS, TEMPLATE_ROOT, ProjectEnv, generate, git, run_project_tests
 from copier import run_copy
 from packaging.version import Version
+
+from conftest import STATS, TEMPLATE_ROOT, ProjectEnv, generate, git, run_project_tests
 from releases import ReleaseRepo, read_changelog
 
 MARK = "team-edit-7c1e"  # every user edit carries it, so it is easy to find
