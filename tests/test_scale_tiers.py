@@ -2,8 +2,8 @@
 
 An out-of-core project (Polars streaming + LightGBM from Parquet row groups) and
 a cluster project (Ray Data + Ray Train on a local Ray instance) each pass their
-own tests and run `data sample`, `train` and `evaluate` from the command line,
-and the registered model says which engine trained it.
+own tests and run the whole pipeline (`run`) from the command line with the gate
+passed and no drift, and the registered model says which engine trained it.
 """
 
 from __future__ import annotations
@@ -19,12 +19,14 @@ pytestmark = pytest.mark.slow
 
 
 def _pipeline(env: ProjectEnv, project: Path, package: str, rows: int) -> dict:
-    """`data sample`, `train`, `evaluate` through the CLI; returns the model's metadata."""
-    env.run(project, "python", "-m", package, "data", "sample", "--rows", str(rows))
-    env.run(project, "python", "-m", package, "train")
-    env.run(project, "python", "-m", package, "evaluate", check=False)
+    """`run` (sample, train, evaluate, batch score, drift, doc) in one process, as a user
+    would; returns the trained model's metadata."""
+    result = env.run(project, "python", "-m", package, "run", "--rows", str(rows), check=False)
+    assert result.returncode == 0, result.stdout[-4000:] + result.stderr[-4000:]
+    assert "batch score" in result.stdout and "FAILED" not in result.stdout
     evaluation = json.loads((project / "reports" / "evaluation.json").read_text())
-    assert evaluation["value"] is not None
+    assert evaluation["gate_passed"] is True
+    assert json.loads((project / "reports" / "drift.json").read_text())["dataset_drift"] is False
     registry = json.loads((project / "models" / "registry.json").read_text())
     version = registry["history"][-1]
     return json.loads((project / "models" / version / "metadata.json").read_text())

@@ -12,6 +12,7 @@ import importlib
 import importlib.util
 import time
 from collections.abc import Callable
+from contextlib import AbstractContextManager, nullcontext
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -42,6 +43,26 @@ def run_pipeline(
     """Run every step that this project has; see the module docstring."""
     console = console or Console()
     outcome = PipelineOutcome()
+    with _engine_session(config):
+        _run_steps(config, rows, console, outcome)
+    console.print(_table(outcome))
+    return outcome
+
+
+def _engine_session(config: ProjectConfig) -> AbstractContextManager[Any]:
+    """Cluster tier: one Ray session for every step, instead of one started per step.
+
+    Starting Ray takes seconds, and a process that starts and stops it again
+    and again (after Ray Train in particular) can lose its connection to it.
+    """
+    if config.data.engine != "ray":
+        return nullcontext()
+    return _module("cluster.session").ray_session(config)
+
+
+def _run_steps(
+    config: ProjectConfig, rows: int | None, console: Console, outcome: PipelineOutcome
+) -> None:
     for name, step in _steps(config, rows):
         console.rule(f"[bold]{name}")
         started = time.perf_counter()
@@ -56,8 +77,6 @@ def run_pipeline(
         console.print(message, markup=False)
         if not passed:
             outcome.failures.append(name)
-    console.print(_table(outcome))
-    return outcome
 
 
 def _steps(config: ProjectConfig, rows: int | None) -> list[tuple[str, Step]]:
