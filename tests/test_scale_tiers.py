@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -32,46 +33,63 @@ def _pipeline(env: ProjectEnv, project: Path, package: str, rows: int) -> dict:
     return json.loads((project / "models" / version / "metadata.json").read_text())
 
 
-def test_out_of_core_project_streams_partitioned_parquet(
-    template_repo: Path, project_env: ProjectEnv, tmp_path: Path
+# Per tier: the package name, the engine the model metadata names, the tier's own
+# subpackage (the other tier's must be absent), the sample size and the files its
+# pipeline leaves behind.
+TIERS: dict[str, dict[str, Any]] = {
+    "out_of_core": {
+        "package": "tier_ooc",
+        "engine": "polars",
+        "module": "out_of_core",
+        "absent": "cluster",
+        "rows": 8000,
+        "files": ["data/prepared/test.parquet"],  # splits written by Polars streaming
+    },
+    "cluster": {
+        "package": "tier_cluster",
+        "engine": "ray",
+        "module": "cluster",
+        "absent": "out_of_core",
+        "rows": 4000,
+        "files": ["data/batch_input"],  # the test split written by Ray Data
+    },
+}
+
+
+@pytest.mark.parametrize("tier", list(TIERS))
+def test_tier_project_passes_its_tests_and_runs_the_pipeline(
+    tier: str, template_repo: Path, project_env: ProjectEnv, tmp_path: Path
 ) -> None:
+    spec = TIERS[tier]
+    package = spec["package"]
     project = generate(
         template_repo,
-        tmp_path / "ooc",
-        project_name="Tier out of core",
-        package_name="tier_ooc",
-        data_scale="out_of_core",
+        tmp_path / tier,
+        project_name=f"Tier {tier}",
+        package_name=package,
+        data_scale=tier,
         serving_mode="batch",
     )
-    assert (project / "src" / "tier_ooc" / "out_of_core" / "tables.py").is_file()
-    assert not (project / "src" / "tier_ooc" / "cluster").exists()
+    source = project / "src" / package
+    assert (source / spec["module"]).is_dir() and not (source / spec["absent"]).exists()
     output = run_project_tests(project_env, project)
     assert " passed" in output and " failed" not in output
 
-    metadata = _pipeline(project_env, project, "tier_ooc", rows=8000)
-    assert metadata["engine"]["name"] == "polars"
-    assert len(list((project / "data" / "sample.parquet").glob("part-*.parquet"))) >= 1
-    assert (project / "data" / "prepared" / "test.parquet").is_file()
-    help_text = project_env.run(project, "python", "-m", "tier_ooc", "bench", "scale", "--help")
+    metadata = _pipeline(project_env, project, package, rows=spec["rows"])
+    assert metadata["engine"]["name"] == spec["engine"]
+    assert list((project / "data" / "sample.parquet").glob("part-*.parquet"))
+    for name in spec["files"]:
+        assert (project / name).exists(), name
+
+
+def test_out_of_core_project_has_the_scale_benchmark(
+    template_repo: Path, project_env: ProjectEnv, tmp_path: Path
+) -> None:
+    project = generate(
+        template_repo, tmp_path / "ooc", package_name="tier_ooc_bench", data_scale="out_of_core"
+    )
+    project_env.install(project)
+    help_text = project_env.run(
+        project, "python", "-m", "tier_ooc_bench", "bench", "scale", "--help"
+    )
     assert "peak RSS" in help_text.stdout
-
-
-def test_cluster_project_trains_on_a_local_ray_instance(
-    template_repo: Path, project_env: ProjectEnv, tmp_path: Path
-) -> None:
-    project = generate(
-        template_repo,
-        tmp_path / "cluster",
-        project_name="Tier cluster",
-        package_name="tier_cluster",
-        data_scale="cluster",
-        serving_mode="batch",
-    )
-    assert (project / "src" / "tier_cluster" / "cluster" / "train.py").is_file()
-    assert not (project / "src" / "tier_cluster" / "out_of_core").exists()
-    output = run_project_tests(project_env, project)
-    assert " passed" in output and " failed" not in output
-
-    metadata = _pipeline(project_env, project, "tier_cluster", rows=4000)
-    assert metadata["engine"]["name"] == "ray"
-    assert metadata["engine"]["ray_workers"] >= 1
