@@ -100,6 +100,20 @@ def require_feature_columns(columns: list[str], schema: FeatureSchema) -> None:
         )
 
 
+def with_query_ids(
+    columns: dict[str, np.ndarray], frame: pd.DataFrame, schema: FeatureSchema
+) -> dict[str, np.ndarray]:
+    """The logged columns plus each row's query id (ranking), which query-level drift needs.
+
+    `columns` hold the rows of `frame` to log, in order; without a group column
+    in the schema or the input they are returned as they are.
+    """
+    group = schema.group_column
+    if not group or group not in frame.columns:
+        return columns
+    return {**columns, group: frame[group].astype(str).to_numpy()}
+
+
 def check_rows(
     frame: pd.DataFrame, schema: FeatureSchema
 ) -> tuple[dict[str, np.ndarray], np.ndarray]:
@@ -195,9 +209,7 @@ def score_file(
                 rejects.write_table(bad)
             if predlog is not None and good.any():
                 values = {name: column[good] for name, column in columns.items()}
-                group = model.schema.group_column
-                if group and group in frame.columns:  # ranking: query-level drift needs it
-                    values[group] = frame[group].astype(str).to_numpy()[good]
+                values = with_query_ids(values, frame.loc[good], model.schema)
                 predlog.log(run_id, model.version, values, _logged(scored), wait=True)
             counts["read"] += len(frame)
             counts["scored"] += int(good.sum())

@@ -72,7 +72,7 @@ def make_sample(config: ProjectConfig, *, rows: int, seed: int) -> pd.DataFrame:
     else:
         frame = sample_generators.binary(rng, rows)
     frame = _fit_to_schema(frame, schema, rng)
-    frame = frame.sort_values([schema.time_column, *_group(schema)], kind="stable")
+    frame = frame.sort_values([schema.time_column, *schema.group_columns], kind="stable")
     return frame.reset_index(drop=True)
 
 
@@ -110,9 +110,9 @@ def load_dataset(config: ProjectConfig) -> pd.DataFrame:
                 f"column '{schema.time_column}': cannot read the values as timestamps ({error})"
             ) from None
     validate_frame(frame, schema, require_label=True)
-    return frame.sort_values([schema.time_column, *_group(schema)], kind="stable").reset_index(
-        drop=True
-    )
+    return frame.sort_values(
+        [schema.time_column, *schema.group_columns], kind="stable"
+    ).reset_index(drop=True)
 
 
 def read_table(path: Path) -> pd.DataFrame:
@@ -134,7 +134,7 @@ def read_table(path: Path) -> pd.DataFrame:
 def time_split(frame: pd.DataFrame, config: ProjectConfig) -> Splits:
     """Split by time: the oldest rows train, the newest test. Queries stay whole."""
     schema = config.feature_schema
-    ordered = frame.sort_values([schema.time_column, *_group(schema)], kind="stable")
+    ordered = frame.sort_values([schema.time_column, *schema.group_columns], kind="stable")
     ordered = ordered.reset_index(drop=True)
     n = len(ordered)
     test_share, validation_share = config.data.test_fraction, config.data.validation_fraction
@@ -165,10 +165,6 @@ def fingerprint(frame: pd.DataFrame) -> str:
     return digest.hexdigest()
 
 
-def _group(schema: FeatureSchema) -> list[str]:
-    return [schema.group_column] if schema.group_column else []
-
-
 def _fit_to_schema(
     frame: pd.DataFrame, schema: FeatureSchema, rng: np.random.Generator
 ) -> pd.DataFrame:
@@ -189,5 +185,5 @@ def _fit_to_schema(
     frame = frame.rename(columns={"_label": schema.label.name})
     if schema.group_column:
         frame = frame.rename(columns={"_group": schema.group_column})
-    columns = [schema.time_column, *_group(schema), *schema.feature_names, schema.label.name]
+    columns = [*schema.input_columns, schema.label.name]
     return frame[columns]

@@ -138,10 +138,8 @@ def _batch(config: ProjectConfig) -> tuple[bool, str]:
         source = scale_engine(config).write_test_split(config)
     else:
         test = time_split(load_dataset(config), config).test
-        schema = config.feature_schema
-        columns = [schema.time_column, *([schema.group_column] if schema.group_column else [])]
         source = config.data_dir / "batch_input.parquet"
-        test[[*columns, *schema.feature_names]].to_parquet(source, index=False)
+        test[config.feature_schema.input_columns].to_parquet(source, index=False)
     result = _module("batch").score_file(config, source, config.data_dir / "batch_scores.parquet")
     return True, str(result.summary())
 

@@ -95,6 +95,16 @@ class FeatureSchema(BaseModel):
         return [f for f in self.features if f.kind == "categorical"]
 
     @property
+    def group_columns(self) -> list[str]:
+        """The group column (ranking's query id) as a list: empty for other problems."""
+        return [self.group_column] if self.group_column else []
+
+    @property
+    def input_columns(self) -> list[str]:
+        """What a table to score holds: the time column, the group column, the features."""
+        return [self.time_column, *self.group_columns, *self.feature_names]
+
+    @property
     def query_level_names(self) -> list[str]:
         return [f.name for f in self.features if f.level == "query"]
 

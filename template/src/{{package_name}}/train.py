@@ -223,8 +223,8 @@ def _reference(
     if len(rows) > REFERENCE_ROWS:
         rows = np.sort(np.random.default_rng(config.model.seed).choice(rows, REFERENCE_ROWS, False))
     schema = config.feature_schema
-    group = [schema.group_column] if schema.group_column else []  # query-level drift
-    reference = frame.iloc[rows][[*schema.feature_names, *group]].reset_index(drop=True)
+    kept = [*schema.feature_names, *schema.group_columns]  # the query id: query-level drift
+    reference = frame.iloc[rows][kept].reset_index(drop=True)
     predictions = _predict(booster, matrix[rows], config)
     if predictions.ndim == 2:
         predictions = predictions.argmax(axis=1).astype(float)

@@ -8,6 +8,7 @@ the rejects file and the prediction log, as `batch.score_file` does in memory.
 
 from __future__ import annotations
 
+import shutil
 import time
 from functools import partial
 from pathlib import Path
@@ -46,8 +47,7 @@ def score_test_split(config: ProjectConfig, model: LoadedModel) -> TestSet:
     """The test split with labels, model and baseline predictions, scored by Ray Data."""
     schema = model.schema
     slices = config.metric.slices or [spec.name for spec in schema.categorical_features]
-    group = [schema.group_column] if schema.group_column else []
-    keep = list(dict.fromkeys([schema.label.name, *group, *slices]))
+    keep = list(dict.fromkeys([schema.label.name, *schema.group_columns, *slices]))
     with ray_session(config):
         source, _ = read_source(config)
         cuts = compute_cuts(source, config)
@@ -69,19 +69,13 @@ def score_test_split(config: ProjectConfig, model: LoadedModel) -> TestSet:
 
 def write_test_split(config: ProjectConfig) -> Path:
     """The test split's inputs (no label) as Parquet parts in data/batch_input/, by Ray Data."""
-    import shutil
-
-    schema = config.feature_schema
-    group = [schema.group_column] if schema.group_column else []
     target = config.data_dir / "batch_input"
     shutil.rmtree(target, ignore_errors=True)
     with ray_session(config):
         source, _ = read_source(config)
         cuts = compute_cuts(source, config)
         test = raw_split(source, config, cuts, "test")
-        test.select_columns([schema.time_column, *group, *schema.feature_names]).write_parquet(
-            str(target)
-        )
+        test.select_columns(config.feature_schema.input_columns).write_parquet(str(target))
     return target
 
 
@@ -139,9 +133,7 @@ def score_file(
                     )
                 if predlog is not None and good.any():
                     columns, _ = batch_module.check_rows(scored, model.schema)  # plain values
-                    group = model.schema.group_column
-                    if group and group in scored.columns:  # ranking: query-level drift
-                        columns[group] = scored[group].astype(str).to_numpy()
+                    columns = batch_module.with_query_ids(columns, scored, model.schema)
                     predictions = scored["prediction"].to_numpy(dtype=np.float64)
                     predlog.log(run_id, model.version, columns, predictions, wait=True)
                 counts["read"] += len(frame)

@@ -80,15 +80,6 @@ class ScaleBenchReport:
             "would take as one in-memory DataFrame (the in-memory tier's footprint)."
         )
 
-    def summary(self) -> str:
-        rows = self.table()
-        widths = [max(len(row[i]) for row in rows) for i in range(len(rows[0]))]
-        text = [
-            "  ".join(cell.rjust(width) for cell, width in zip(row, widths, strict=False))
-            for row in rows
-        ]
-        return "\n".join([*text, self.note()])
-
 
 def run_scale_bench(
     config: ProjectConfig, *, sizes: tuple[int, ...] = DEFAULT_SIZES, rounds: int = 50

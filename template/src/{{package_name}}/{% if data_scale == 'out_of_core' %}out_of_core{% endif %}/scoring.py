@@ -25,8 +25,7 @@ def score_test_split(config: ProjectConfig, model: LoadedModel) -> TestSet:
     schema = model.schema
     path = prepare(config, splits=("test",)).files["test"]
     slices = config.metric.slices or [spec.name for spec in schema.categorical_features]
-    group = [schema.group_column] if schema.group_column else []
-    keep = list(dict.fromkeys([schema.label.name, *group, *slices]))
+    keep = list(dict.fromkeys([schema.label.name, *schema.group_columns, *slices]))
     categories = {spec.name: spec.categories for spec in schema.categorical_features}
     frames, predictions, baseline = [], [], []
     for chunk in iter_chunks(path):
@@ -46,11 +45,9 @@ def score_test_split(config: ProjectConfig, model: LoadedModel) -> TestSet:
 
 def write_test_split(config: ProjectConfig) -> Path:
     """The test split's inputs (no label) as data/batch_input.parquet, streamed by Polars."""
-    schema = config.feature_schema
-    group = [schema.group_column] if schema.group_column else []
     path = prepare(config, splits=("test",)).files["test"]
     target = config.data_dir / "batch_input.parquet"
-    pl.scan_parquet(path).select([schema.time_column, *group, *schema.feature_names]).sink_parquet(
+    pl.scan_parquet(path).select(config.feature_schema.input_columns).sink_parquet(
         target, row_group_size=config.data.chunk_rows, engine="streaming"
     )
     return target

@@ -83,8 +83,7 @@ def prepare(config: ProjectConfig, *, splits: tuple[str, ...] = SPLITS) -> Prepa
         "validation": (time >= cuts.validation_start) & (time < cuts.test_start),
         "test": time >= cuts.test_start,
     }
-    group = [schema.group_column] if schema.group_column else []
-    columns = [schema.time_column, *group, *schema.feature_names, schema.label.name]
+    columns = [*schema.input_columns, schema.label.name]
     missing = [c for c in columns if c not in frame.collect_schema()]
     if missing:
         raise SchemaError(f"missing column(s) {missing}; the schema expects {columns}")

@@ -94,7 +94,7 @@ def _validation_predictions(
 ) -> tuple[pd.DataFrame, np.ndarray, np.ndarray]:
     """Labels (and query ids) of the validation split with model and baseline output."""
     schema = config.feature_schema
-    keep = [schema.label.name, *([schema.group_column] if schema.group_column else [])]
+    keep = [schema.label.name, *schema.group_columns]
     best = booster.best_iteration or None
     frames, model_parts, baseline_parts = [], [], []
     for chunk in iter_chunks(path):
