@@ -107,6 +107,30 @@ def generate(template: Path, destination: Path, **answers: Any) -> Path:
     return destination
 
 
+def copier_copy_cli(
+    template: Path, destination: Path, *args: str
+) -> subprocess.CompletedProcess[str]:
+    """`copier copy --defaults --vcs-ref HEAD ARGS template destination`, as typed in a shell."""
+    return subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "copier",
+            "copy",
+            "--defaults",
+            "--vcs-ref",
+            "HEAD",
+            *args,
+            str(template),
+            str(destination),
+        ],
+        capture_output=True,
+        text=True,
+        input="",
+        check=False,
+    )
+
+
 # ------------------------------------------------------------------ env ---
 
 

@@ -6,15 +6,13 @@ and nothing may be written to the destination.
 
 from __future__ import annotations
 
-import subprocess
-import sys
 from pathlib import Path
 from typing import Any
 
 import pytest
 import yaml
 
-from conftest import TEMPLATE_ROOT
+from conftest import TEMPLATE_ROOT, copier_copy_cli
 
 COPIER_YML = yaml.safe_load((TEMPLATE_ROOT / "copier.yml").read_text())
 QUESTIONS = {k: v for k, v in COPIER_YML.items() if not k.startswith("_")}
@@ -109,24 +107,7 @@ def test_there_are_at_least_twenty_invalid_cases() -> None:
 
 def test_cli_refuses_a_bad_answer_and_writes_nothing(template_repo: Path, tmp_path: Path) -> None:
     destination = tmp_path / "project"
-    result = subprocess.run(
-        [
-            sys.executable,
-            "-m",
-            "copier",
-            "copy",
-            "--defaults",
-            "--vcs-ref",
-            "HEAD",
-            "-d",
-            "package_name=class",
-            str(template_repo),
-            str(destination),
-        ],
-        capture_output=True,
-        text=True,
-        input="",
-    )
+    result = copier_copy_cli(template_repo, destination, "-d", "package_name=class")
     assert result.returncode != 0
     assert "it is a Python keyword" in result.stderr + result.stdout
     assert not destination.exists() or not any(destination.iterdir())

@@ -8,7 +8,6 @@ that the thresholds policy follows each project's own primary metric.
 from __future__ import annotations
 
 import subprocess
-import sys
 import tomllib
 from pathlib import Path
 from typing import Any
@@ -16,7 +15,7 @@ from typing import Any
 import pytest
 import yaml
 
-from conftest import STATS, TEMPLATE_ROOT
+from conftest import STATS, TEMPLATE_ROOT, copier_copy_cli
 
 TEAM_FILE = TEMPLATE_ROOT / "examples" / "team.yml"
 TEAM: dict[str, Any] = yaml.safe_load(TEAM_FILE.read_text())
@@ -29,25 +28,7 @@ def copy_with(
     template: Path, destination: Path, data_file: Path, *data: str, check: bool = True
 ) -> subprocess.CompletedProcess[str]:
     args = [arg for item in data for arg in ("-d", item)]
-    result = subprocess.run(
-        [
-            sys.executable,
-            "-m",
-            "copier",
-            "copy",
-            "--defaults",
-            "--vcs-ref",
-            "HEAD",
-            "--data-file",
-            str(data_file),
-            *args,
-            str(template),
-            str(destination),
-        ],
-        capture_output=True,
-        text=True,
-        check=False,
-    )
+    result = copier_copy_cli(template, destination, "--data-file", str(data_file), *args)
     if check:
         assert result.returncode == 0, result.stderr
         STATS["projects rendered"] += 1
