@@ -269,6 +269,34 @@ def test_doc_is_complete_and_parses(render: Any, problem_type: str, mode: str) -
     assert len(numbered) >= len(ordered_lists) > 0
 
 
+METRICS_OF = {
+    "binary_classification": ["roc_auc", "pr_auc", "log_loss", "brier"],
+    "multiclass_classification": ["macro_f1", "accuracy", "log_loss"],
+    "regression": ["rmse", "mae", "mape", "r2"],
+    "ranking": ["ndcg_at_k", "map_at_k", "mrr", "recall_at_k"],
+}
+# What a reader must be able to find in the definitions, per problem type.
+CONVENTIONS = {
+    "binary_classification": ["one class only", "clipped to [1e-15, 1 - 1e-15]"],
+    "multiclass_classification": ["absent classes lower the average", "renormalised"],
+    "regression": ["floored at machine epsilon", "fewer than two different labels"],
+    "ranking": ["gain 2^rel - 1", "min(k, relevant items", "left out of the average",
+                "average over all orders of the tied candidates", "k is not used"],
+}  # fmt: skip
+
+
+@pytest.mark.parametrize("problem_type", PROBLEM_TYPES)
+def test_metric_definitions_state_every_convention(render: Any, problem_type: str) -> None:
+    doc = render(**answers_for(problem_type, "online"))
+    section = doc.sections["3. Metrics"]
+    assert "### Metric definitions" in section
+    rows = table_with(section, "metric")
+    assert list(rows) == METRICS_OF[problem_type]
+    assert all(row[1] and row[2] for row in rows.values())
+    for phrase in CONVENTIONS[problem_type]:
+        assert phrase in section, phrase
+
+
 @pytest.mark.parametrize(("problem_type", "mode"), COMBOS, ids=COMBO_IDS)
 def test_answers_appear_where_they_belong(render: Any, problem_type: str, mode: str) -> None:
     doc = render(**answers_for(problem_type, mode))

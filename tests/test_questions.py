@@ -77,6 +77,37 @@ INVALID: list[tuple[dict[str, Any], str]] = [
     ({"serving_mode": "streaming"}, "streaming"),
     ({"serving_mode": "batch", "batch_schedule": "nightly"}, "not a five-field cron"),
     ({"serving_mode": "batch", "batch_schedule": "0 2 * *"}, "not a five-field cron"),
+    ({"serving_mode": "batch", "batch_schedule": "0 2 * * * *"}, "not a five-field cron"),
+    (
+        {"serving_mode": "batch", "batch_schedule": "61 2 * * *"},
+        "minute field '61' is outside 0-59",
+    ),
+    ({"serving_mode": "batch", "batch_schedule": "0 25 * * *"}, "hour field '25' is outside 0-23"),
+    (
+        {"serving_mode": "batch", "batch_schedule": "0 2 32 * *"},
+        "day of month field '32' is outside 1-31",
+    ),
+    ({"serving_mode": "batch", "batch_schedule": "0 2 0 * *"}, "day of month field '0' is outside"),
+    ({"serving_mode": "batch", "batch_schedule": "0 2 * 13 *"}, "month field '13' is outside 1-12"),
+    ({"serving_mode": "batch", "batch_schedule": "0 2 * 0 *"}, "month field '0' is outside 1-12"),
+    (
+        {"serving_mode": "batch", "batch_schedule": "0 2 * * 8"},
+        "day of week field '8' is outside 0-6",
+    ),
+    ({"serving_mode": "batch", "batch_schedule": "0 2 * * 7"}, "use 0 for Sunday"),
+    ({"serving_mode": "batch", "batch_schedule": "0 2 * * MON-FOO"}, "'FOO', which is neither"),
+    ({"serving_mode": "batch", "batch_schedule": "0 2 * JAN-FOO *"}, "nor a month name"),
+    ({"serving_mode": "batch", "batch_schedule": "*/0 2 * * *"}, "has the step '0'"),
+    (
+        {"serving_mode": "batch", "batch_schedule": "0 5-2 * * *"},
+        "'5-2' is a range that runs backwards",
+    ),
+    ({"serving_mode": "batch", "batch_schedule": "0 1- * * *"}, "'1-' is not a complete range"),
+    ({"serving_mode": "batch", "batch_schedule": "0 -3 * * *"}, "'-3' is not a complete range"),
+    ({"serving_mode": "batch", "batch_schedule": "1,,2 2 * * *"}, "'1,,2' has an empty item"),
+    ({"serving_mode": "batch", "batch_schedule": "*/2 * * * *"}, "at most once every 5 minutes"),
+    ({"serving_mode": "batch", "batch_schedule": "* * * * *"}, "at most once every 5 minutes"),
+    ({"serving_mode": "batch", "batch_schedule": "0,58 * * * *"}, "minute 0 of the next hour"),
     ({"serving_mode": "batch", "batch_deadline_minutes": 0}, "must be a positive number"),
     ({"data_scale": "huge"}, "huge"),
     ({"rows_per_day": 0}, "must be a positive integer"),
@@ -103,6 +134,28 @@ def test_invalid_answer_is_refused_with_a_sentence(
 
 def test_there_are_at_least_twenty_invalid_cases() -> None:
     assert len(INVALID) >= 20
+
+
+@pytest.mark.parametrize(
+    "schedule",
+    [
+        "*/15 * * * *",
+        "0 2 * * 1-5",
+        "30 4 1,15 * *",
+        "0 0 * JAN,jul SUN",
+        "15 */6 * * MON-FRI",
+        "0 2 * * *",
+        "0,58 2 * * *",  # 02:58 then 02:00 the next day: the wrap-around gap is a day
+    ],
+)
+def test_valid_cron_schedule_is_accepted(copie: Any, template_repo: Path, schedule: str) -> None:
+    result = copie.copy(
+        extra_answers={"serving_mode": "batch", "batch_schedule": schedule},
+        template_dir=template_repo,
+    )
+    assert result.exit_code == 0, result.exception
+    config = yaml.safe_load((result.project_dir / "configs" / "project.yaml").read_text())
+    assert config["batch"]["schedule"] == schedule
 
 
 def test_cli_refuses_a_bad_answer_and_writes_nothing(template_repo: Path, tmp_path: Path) -> None:
@@ -173,9 +226,11 @@ def test_defaults_fit_together(
 ) -> None:
     result = copie.copy(extra_answers={"problem_type": problem_type}, template_dir=template_repo)
     assert result.exit_code == 0, result.exception
-    config = yaml.safe_load((result.project_dir / "configs" / "project.yaml").read_text())
+    text = (result.project_dir / "configs" / "project.yaml").read_text()
+    config = yaml.safe_load(text)
     assert config["metric"]["primary"] == metric
-    assert config["metric"]["direction"] == direction
+    # the direction is the metric registry's, not a second copy in the config
+    assert "direction" not in config["metric"] and f"({direction} is better)" in text
     assert metric not in config["metric"]["secondary"]
     answers = yaml.safe_load((result.project_dir / ".copier-answers.yml").read_text())
     # questions that do not apply are neither asked nor recorded

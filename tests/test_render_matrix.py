@@ -12,6 +12,7 @@ import json
 import re
 import shutil
 import subprocess
+import sys
 import tomllib
 from pathlib import Path
 from typing import Any
@@ -28,6 +29,7 @@ MATRIX = list(itertools.product(PROBLEM_TYPES, SERVING_MODES, SCALE_TIERS))
 # Operations answers, each flipped once on top of the default project.
 OPERATIONS: dict[str, dict[str, Any]] = {
     "gitlab": {"ci_provider": "gitlab"},
+    "gitlab_batch": {"ci_provider": "gitlab", "serving_mode": "batch"},
     "no_ci": {"ci_provider": "none"},
     "no_docker": {"docker": False},
     "mlflow": {"experiment_tracking": "mlflow"},
@@ -69,6 +71,12 @@ def assert_clean_render(project: Path) -> None:
             compile(text, str(path), "exec")
 
 
+def _tool(name: str, *args: str) -> subprocess.CompletedProcess[str]:
+    found = shutil.which(name) or shutil.which(name, path=str(Path(sys.executable).parent))
+    assert found, f"{name} must be installed (it is in the template's dependencies)"
+    return subprocess.run([found, *args], capture_output=True, text=True)
+
+
 def _ruff(*args: str) -> subprocess.CompletedProcess[str]:
     ruff = shutil.which("ruff")
     assert ruff, "ruff must be installed (it is in the template's dependencies)"
@@ -98,7 +106,7 @@ def matrix_root(template_repo: Path, tmp_path_factory: pytest.TempPathFactory) -
 
 def test_matrix_covers_every_combination(matrix_root: Path) -> None:
     rendered = [p for p in matrix_root.iterdir() if p.is_dir()]
-    assert len(rendered) == len(MATRIX) + len(OPERATIONS) == 31
+    assert len(rendered) == len(MATRIX) + len(OPERATIONS) == 32
 
 
 def test_every_rendered_file_is_clean(matrix_root: Path) -> None:
@@ -178,3 +186,91 @@ def test_python_version_agrees_everywhere(matrix_root: Path) -> None:
 def test_license_reaches_pyproject(matrix_root: Path) -> None:
     pyproject = tomllib.loads((matrix_root / "ops_apache" / "pyproject.toml").read_text())
     assert pyproject["project"]["license"] == {"text": "Apache-2.0"}
+
+
+def test_hadolint_passes_on_every_dockerfile(matrix_root: Path) -> None:
+    dockerfiles = sorted(matrix_root.glob("*/Dockerfile"))
+    assert len(dockerfiles) >= 30
+    for dockerfile in dockerfiles:
+        result = _tool("hadolint", "--no-color", str(dockerfile))
+        assert result.returncode == 0, f"{dockerfile}:\n{result.stdout}{result.stderr}"
+
+
+def test_actionlint_and_the_workflow_schema_pass_on_every_github_workflow(
+    matrix_root: Path,
+) -> None:
+    workflows = sorted(matrix_root.glob("*/.github/workflows/*.yml"))
+    assert len(workflows) >= 50
+    result = _tool("actionlint", "-no-color", *map(str, workflows))
+    assert result.returncode == 0, result.stdout[-6000:] + result.stderr[-2000:]
+    schema = _tool(
+        "check-jsonschema", "--builtin-schema", "vendor.github-workflows", *map(str, workflows)
+    )
+    assert schema.returncode == 0, schema.stdout[-6000:]
+
+
+def test_every_gitlab_pipeline_matches_gitlabs_schema(matrix_root: Path) -> None:
+    pipelines = sorted(matrix_root.glob("*/.gitlab-ci.yml"))
+    assert len(pipelines) == 2
+    result = _tool("check-jsonschema", "--builtin-schema", "vendor.gitlab-ci", *map(str, pipelines))
+    assert result.returncode == 0, result.stdout[-6000:]
+
+
+def _steps_before_the_venv(steps: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """The steps of a job up to the first one that runs something from .venv/."""
+    for index, step in enumerate(steps):
+        if ".venv/" in str(step.get("run", "")) or re.search(
+            r"\bmake (lint|test|run|drift|bench)\b", str(step.get("run", ""))
+        ):
+            return steps[:index]
+    return steps
+
+
+def test_every_github_job_sets_up_before_it_uses_the_venv(matrix_root: Path) -> None:
+    """Setup runs unconditionally, even once a real model registry is in the job."""
+    for workflow_file in sorted(matrix_root.glob("*/.github/workflows/*.yml")):
+        workflow = yaml.safe_load(workflow_file.read_text())
+        scheduled = "schedule" in workflow[True]  # YAML reads `on:` as True
+        for name, job in workflow["jobs"].items():
+            before = _steps_before_the_venv(job["steps"])
+            setup = [s for s in before if s.get("run") == "make setup" and "if" not in s]
+            assert setup, f"{workflow_file} job {name}: no unconditional `make setup` first"
+            uses = [s["uses"] for s in job["steps"] if "uses" in s]
+            assert all(re.search(r"@v(\d+)$", u) and int(u.rsplit("@v", 1)[1]) >= 7
+                       for u in uses), uses  # fmt: skip
+            if scheduled and job.get("if", "") != "github.event_name != 'schedule'":
+                group = job.get("concurrency") or workflow.get("concurrency")
+                assert group and group["cancel-in-progress"] in (False, "false"), (
+                    f"{workflow_file} job {name} can overlap the previous scheduled run"
+                )
+
+
+def test_gitlab_sets_up_first_and_scheduled_jobs_never_overlap(matrix_root: Path) -> None:
+    for pipeline_file in sorted(matrix_root.glob("*/.gitlab-ci.yml")):
+        pipeline = yaml.safe_load(pipeline_file.read_text())
+        assert pipeline["before_script"][-1] == "make setup"
+        for name, job in pipeline.items():
+            if not isinstance(job, dict) or "script" not in job:
+                continue
+            if any("schedule\"" in str(rule.get("if")) and "==" in str(rule.get("if"))
+                   for rule in job.get("rules", [])):  # fmt: skip
+                assert job.get("resource_group"), f"{pipeline_file} job {name} can overlap"
+
+
+@pytest.mark.slow
+def test_the_pre_commit_ruff_is_the_ruff_make_lint_installs(
+    matrix_root: Path, project_env: Any
+) -> None:
+    """One ruff version for the hook and `make lint`, and that exact version is clean."""
+    project = matrix_root / "ops_apache"
+    hook = yaml.safe_load((project / ".pre-commit-config.yaml").read_text())["repos"][0]
+    assert hook["repo"].endswith("/ruff-pre-commit")
+    pinned = hook["rev"].removeprefix("v")
+    dev = tomllib.loads((project / "pyproject.toml").read_text())["project"]
+    assert f"ruff=={pinned}" in dev["optional-dependencies"]["dev"]
+    ruff = str(project_env.bin / "ruff")
+    version = subprocess.run([ruff, "--version"], capture_output=True, text=True, check=True)
+    assert version.stdout.split()[1] == pinned
+    for args in (("check", "--no-cache"), ("format", "--check", "--no-cache")):
+        result = subprocess.run([ruff, *args, str(matrix_root)], capture_output=True, text=True)
+        assert result.returncode == 0, result.stdout[-6000:]

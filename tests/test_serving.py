@@ -47,8 +47,10 @@ def test_online_projects_get_the_service_and_batch_projects_do_not(
         assert (project / f"src/srv_{project.name}/batch.py").is_file()
         assert (project / f"src/srv_{project.name}/predlog.py").is_file()
     online_docker = (online / "Dockerfile").read_text()
-    assert "HEALTHCHECK" in online_docker and "/health" in online_docker
-    assert "USER app" in online_docker
+    # readiness (the model is loaded), not liveness: orchestrators route by it
+    healthcheck = online_docker.split("HEALTHCHECK", 1)[1].split("\nCMD [", 1)[0]
+    assert "/ready" in healthcheck and "/health" not in healthcheck
+    assert "USER 10001" in online_docker  # numeric, so runAsNonRoot can check it
     assert 'ENTRYPOINT ["' in (batch / "Dockerfile").read_text()
 
 

@@ -12,7 +12,10 @@ A loop of 1,000 metric calls on 1M rows takes minutes; this takes seconds
 - ROC AUC and PR AUC depend on the order of the scores: (score bin, label)
   cells, exact up to 4,096 distinct scores, and both areas follow from
   cumulative sums of the drawn counts.
-- Ranking metrics resample whole queries: per-query values are computed once.
+- Ranking metrics resample whole queries: per-query values are computed once
+  by `ranking_per_query` (the expectation over tied scores, so the rows'
+  storage order cannot move the interval); nothing here re-sorts ranking rows.
+Inputs are checked like the metrics check them: NaN or infinite values raise.
 """
 
 from __future__ import annotations
@@ -23,7 +26,7 @@ from collections.abc import Callable
 
 import numpy as np
 
-from .metrics import ranking_per_query
+from .metrics import check_inputs, ranking_per_query
 
 MAX_BINS = 4096
 EXACT_ROWS = 50_000  # up to here every row is resampled; above, rows are grouped into cells
@@ -67,10 +70,10 @@ def bootstrap_values(
 ) -> np.ndarray:
     """The metric on each resample, shape (resamples,)."""
     rng = np.random.default_rng(seed)
+    check_inputs(problem_type, y_true, y_score, groups=groups, k=k)
     y_true, y_score = np.asarray(y_true), np.asarray(y_score, dtype=float)
     if problem_type == "ranking":
-        if groups is None:
-            raise ValueError("ranking metrics need groups")
+        assert groups is not None  # check_inputs raised otherwise
         per_query = ranking_per_query(name, y_true, y_score, groups=np.asarray(groups), k=k)
         per_query = per_query[~np.isnan(per_query)]
         return _poisson(per_query[:, None], _mean, resamples, rng)

@@ -9,13 +9,21 @@ from __future__ import annotations
 
 import hashlib
 import json
+import math
 import os
 from functools import cached_property
 from pathlib import Path
 from typing import Any, Literal
 
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    ValidationError,
+    field_validator,
+    model_validator,
+)
 
 from .schema import FeatureSchema
 
@@ -56,6 +64,9 @@ class ProblemSection(_Section):
 
 class MetricSection(_Section):
     primary: str
+    # Filled from the metric registry, the one source of a metric's direction,
+    # when left out; a value given here must agree with it (see
+    # `ProjectConfig._metric_from_registry`).
     direction: Literal["higher", "lower"]
     threshold: float
     secondary: list[str] = Field(default_factory=list)
@@ -207,6 +218,45 @@ class ProjectConfig(_Section):
     def prediction_log_path(self) -> Path:
         return self.path(self.paths.prediction_log)
 
+    @model_validator(mode="before")
+    @classmethod
+    def _metric_from_registry(cls, data: Any) -> Any:
+        """Check metric.primary, .secondary and .threshold against the metric registry.
+
+        The registry knows each metric's direction and range; `metric.direction`
+        is filled from it, and a config that says otherwise is refused.
+        """
+        if not isinstance(data, dict):
+            return data
+        problem, metric = data.get("problem"), data.get("metric")
+        if not isinstance(problem, dict) or not isinstance(metric, dict):
+            return data
+        from .metrics import get_metric
+
+        problem_type = problem.get("type")
+        try:
+            primary = get_metric(str(metric.get("primary")), str(problem_type))
+            for name in metric.get("secondary") or []:
+                get_metric(str(name), str(problem_type))
+        except KeyError as error:
+            raise ValueError(f"metric: {error.args[0]}") from None
+        given = metric.get("direction")
+        if given is not None and given != primary.direction:
+            raise ValueError(
+                f"metric.direction says '{given}', but {primary.name} is a metric where "
+                f"{primary.direction} is better; remove metric.direction (it is taken from "
+                "the metric registry) or correct it"
+            )
+        threshold = metric.get("threshold")
+        low = -math.inf if primary.low is None else primary.low
+        high = math.inf if primary.high is None else primary.high
+        if isinstance(threshold, int | float) and not low <= threshold <= high:
+            raise ValueError(
+                f"metric.threshold {threshold} is outside the range of {primary.name} "
+                f"({low:g} to {high:g})"
+            )
+        return {**data, "metric": {**metric, "direction": primary.direction}}
+
     @cached_property
     def fingerprint(self) -> str:
         """sha256 of the settings that change a trained model, stored with artifacts."""
@@ -270,5 +320,6 @@ def _describe(error: ValidationError, path: Path) -> str:
     lines = [f"{path} does not validate:"]
     for problem in error.errors():
         where = ".".join(str(part) for part in problem["loc"])
-        lines.append(f"  {where}: {problem['msg']}")
+        message = str(problem["msg"]).removeprefix("Value error, ")
+        lines.append(f"  {where}: {message}" if where else f"  {message}")
     return "\n".join(lines)

@@ -12,8 +12,15 @@ Two families, picked per column by its type and the sample size:
 PSI (population stability index) is available on request for both kinds.
 Numeric functions take 1-D float arrays of finite values (`assume_sorted=True`
 skips the sort when the caller already sorted them, and trusts it); categorical functions take
-counts per category, aligned on the same categories. Undefined cases (an empty
-sample) warn and return NaN.
+counts per category, aligned on the same categories.
+
+The rule for bad inputs: invalid input (NaN or infinite values, negative or
+misaligned counts) raises a ValueError that names the argument; callers drop
+missing values first (`profile.profile_column` keeps only finite values, and
+reports the share it dropped). An undefined statistic (an empty sample, all-zero
+counts, a KS test with fewer than 2 values on a side, a chi-square test with
+too few rows) is NaN with an UndefinedStatisticWarning, never a number that
+looks like an answer.
 """
 
 from __future__ import annotations
@@ -34,17 +41,39 @@ P_VALUE_METHODS: frozenset[str] = frozenset({"ks", "chi_square"})
 MAX_GRID = 2**17  # quantile levels for Wasserstein between samples of unequal size
 PSI_FLOOR = 1e-4  # share given to an empty bin so PSI stays finite
 MIN_EXPECTED = 5.0  # chi-square: categories expected this rarely are pooled
+MIN_KS_VALUES = 2  # per sample: against one value the KS statistic is ~1, "certain drift"
 
 
-def _check_numeric(reference: np.ndarray, current: np.ndarray, *, assume_sorted: bool) -> bool:
-    """Validate two numeric samples; False (with a warning) when a test is undefined."""
+class UndefinedStatisticWarning(RuntimeWarning):
+    """A drift statistic is undefined for this input; the result is NaN.
+
+    A RuntimeWarning, so code that silences those (monitoring.compare) keeps working.
+    """
+
+
+def _check_numeric(
+    reference: np.ndarray, current: np.ndarray, *, minimum: int = 1, test: str = "a drift statistic"
+) -> bool:
+    """Validate two numeric samples; False (with a warning) when the statistic is undefined."""
     for name, values in (("reference", reference), ("current", current)):
         if values.ndim != 1:
             raise ValueError(f"{name} must be a 1-D array, got shape {values.shape}")
         if values.size and not np.isfinite(values).all():
             raise ValueError(f"{name} holds NaN or infinite values; drop them before the test")
     if reference.size == 0 or current.size == 0:
-        warnings.warn("a drift statistic needs values in both samples", RuntimeWarning, 3)
+        warnings.warn(
+            f"{test} needs values in both samples, got {reference.size} and {current.size}",
+            UndefinedStatisticWarning,
+            3,
+        )
+        return False
+    if min(reference.size, current.size) < minimum:
+        warnings.warn(
+            f"{test} needs at least {minimum} values in both samples, got {reference.size} "
+            f"and {current.size}",
+            UndefinedStatisticWarning,
+            3,
+        )
         return False
     return True
 
@@ -57,14 +86,16 @@ def ks_p_value(reference: np.ndarray, current: np.ndarray, *, assume_sorted: boo
     """p-value of the two-sided two-sample Kolmogorov-Smirnov test.
 
     Uses the asymptotic distribution with n*m/(n+m) effective rows, as scipy's
-    `ks_2samp(method="asymp")` does. Ties make the test conservative.
+    `ks_2samp(method="asymp")` does. Ties make the test conservative. Fewer
+    than 2 values on a side is NaN with a warning (one value would read as
+    certain drift).
 
     >>> rng = np.random.default_rng(0)
     >>> ks_p_value(rng.normal(size=500), rng.normal(size=500)) > 0.05
     True
     """
     ref, cur = np.asarray(reference, dtype=float), np.asarray(current, dtype=float)
-    if not _check_numeric(ref, cur, assume_sorted=assume_sorted):
+    if not _check_numeric(ref, cur, minimum=MIN_KS_VALUES, test="the KS test"):
         return float("nan")
     ref, cur = _sorted(ref, assume_sorted), _sorted(cur, assume_sorted)
     n, m = ref.size, cur.size
@@ -94,7 +125,7 @@ def wasserstein_distance_norm(
     1.224744871391589
     """
     ref, cur = np.asarray(reference, dtype=float), np.asarray(current, dtype=float)
-    if not _check_numeric(ref, cur, assume_sorted=assume_sorted):
+    if not _check_numeric(ref, cur):
         return float("nan")
     ref, cur = _sorted(ref, assume_sorted), _sorted(cur, assume_sorted)
     if ref.size == cur.size:
@@ -128,7 +159,7 @@ def psi_numeric(
     ref, cur = np.asarray(reference, dtype=float), np.asarray(current, dtype=float)
     if bins < 2:
         raise ValueError(f"bins must be at least 2, got {bins}")
-    if not _check_numeric(ref, cur, assume_sorted=assume_sorted):
+    if not _check_numeric(ref, cur):
         return float("nan")
     ref, cur = _sorted(ref, assume_sorted), _sorted(cur, assume_sorted)
     edges = np.unique(ref[(np.arange(1, bins) * ref.size) // bins])
@@ -145,10 +176,16 @@ def _check_counts(reference_counts: ArrayLike, current_counts: ArrayLike) -> boo
             f"counts must be 1-D and aligned on the same categories, got {ref.shape} and "
             f"{cur.shape}"
         )
-    if (ref < 0).any() or (cur < 0).any() or not np.isfinite(ref).all():
-        raise ValueError("counts must be finite and non-negative")
+    for name, counts in (("reference_counts", ref), ("current_counts", cur)):
+        if not np.isfinite(counts).all() or (counts < 0).any():
+            raise ValueError(f"{name} must be finite and non-negative, got {counts.tolist()[:10]}")
     if ref.sum() == 0 or cur.sum() == 0:
-        warnings.warn("a drift statistic needs counts in both samples", RuntimeWarning, 3)
+        warnings.warn(
+            f"a drift statistic needs counts in both samples, got totals {ref.sum():g} and "
+            f"{cur.sum():g}",
+            UndefinedStatisticWarning,
+            3,
+        )
         return False
     return True
 
@@ -174,7 +211,7 @@ def chi_square_p_value(reference_counts: ArrayLike, current_counts: ArrayLike) -
         warnings.warn(
             "too few rows for a chi-square test: every category is expected fewer than "
             f"{MIN_EXPECTED:g} times",
-            RuntimeWarning,
+            UndefinedStatisticWarning,
             stacklevel=2,
         )
         return float("nan")

@@ -14,6 +14,7 @@ traffic, and would make the drift monitor cry wolf.
 from __future__ import annotations
 
 import json
+import math
 import os
 import signal
 import socket
@@ -53,6 +54,8 @@ class Phase:
     rps: float
     errors: int
     requests: int
+    statuses: dict[str, int] = field(default_factory=dict)
+    first_error: str | None = None
 
     @classmethod
     def of(cls, name: str, result: LoadResult) -> Phase:
@@ -64,7 +67,24 @@ class Phase:
             round(result.rps, 1),
             result.errors,
             result.count,
+            {_status_name(code): count for code, count in sorted(result.statuses.items())},
+            result.first_error,
         )
+
+
+def _status_name(code: int) -> str:
+    return "no answer" if code == 0 else str(code)
+
+
+def _json_ready(value: Any) -> Any:
+    """NaN and infinity become null: reports/latency.json must stay valid JSON."""
+    if isinstance(value, float) and not math.isfinite(value):
+        return None
+    if isinstance(value, dict):
+        return {key: _json_ready(item) for key, item in value.items()}
+    if isinstance(value, list):
+        return [_json_ready(item) for item in value]
+    return value
 
 
 @dataclass(frozen=True)
@@ -85,9 +105,13 @@ class LatencyReport:
     workers: int
     max_rps: float
     sweep: list[Phase] = field(default_factory=list)
+    errors_by_status: dict[str, int] = field(default_factory=dict)
+    first_error: str | None = None
 
     def to_dict(self) -> dict[str, Any]:
-        return asdict(self)
+        """The report as JSON-ready values (an unmeasured percentile is null, not NaN)."""
+        data: dict[str, Any] = _json_ready(asdict(self))
+        return data
 
     def summary(self) -> str:
         verdict = "PASS" if self.passed else "FAIL"
@@ -108,6 +132,10 @@ class LatencyReport:
             f"{verdict}: p99 {self.p99_ms:.2f} ms vs target {self.target_p99_ms:g} ms"
             + ("" if self.errors == 0 else f" with {self.errors} error(s)")
         )
+        if self.errors:
+            counts = ", ".join(f"{name}: {n}" for name, n in self.errors_by_status.items())
+            lines.append(f"errors by status: {counts}")
+            lines.append(f"first error: {self.first_error}")
         return "\n".join(lines)
 
 
@@ -259,7 +287,13 @@ def run_latency_bench(
             for level in concurrency or serving.bench_concurrency
         ]  # fmt: skip
     at_peak = Phase.of(f"{rate:g} req/s", peak)
-    errors = at_peak.errors + sum(phase.errors for phase in sweep)
+    phases = [at_peak, *sweep]
+    errors = sum(phase.errors for phase in phases)
+    errors_by_status: dict[str, int] = {}
+    for phase in phases:
+        for name, count in phase.statuses.items():
+            if not name.startswith("2"):
+                errors_by_status[name] = errors_by_status.get(name, 0) + count
     target = serving.latency_p99_ms or float("inf")
     report = LatencyReport(
         p50_ms=at_peak.p50_ms,
@@ -276,9 +310,12 @@ def run_latency_bench(
         workers=worker_count(config),
         max_rps=max([phase.rps for phase in sweep], default=at_peak.rps),
         sweep=sweep,
+        errors_by_status=errors_by_status,
+        first_error=next((p.first_error for p in phases if p.first_error), None),
     )
     if write_report:
         config.reports_dir.mkdir(parents=True, exist_ok=True)
         target_file = config.reports_dir / REPORT_FILE
-        target_file.write_text(json.dumps(report.to_dict(), indent=2) + "\n", encoding="utf-8")
+        body = json.dumps(report.to_dict(), indent=2, allow_nan=False)
+        target_file.write_text(body + "\n", encoding="utf-8")
     return report

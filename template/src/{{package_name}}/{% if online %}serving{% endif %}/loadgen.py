@@ -24,7 +24,26 @@ class LoadResult:
     latencies_ms: list[float] = field(default_factory=list)
     errors: int = 0
     elapsed_s: float = 0.0
+    # Answers by HTTP status; 0 counts requests that got no answer (connection errors).
     statuses: dict[int, int] = field(default_factory=dict)
+    first_error: str | None = None  # the first failed request: status and body, for the report
+
+    def record(self, status: int, body: bytes, latency_ms: float) -> None:
+        """Count one answer: its latency when it succeeded, its status and body when not."""
+        self.statuses[status] = self.statuses.get(status, 0) + 1
+        if 200 <= status < 300:
+            self.latencies_ms.append(latency_ms)
+            return
+        self.errors += 1
+        if self.first_error is None:
+            self.first_error = f"HTTP {status}: {body[:500].decode('utf-8', 'replace')}"
+
+    def record_failure(self, error: Exception) -> None:
+        """Count a request that got no answer at all."""
+        self.errors += 1
+        self.statuses[0] = self.statuses.get(0, 0) + 1
+        if self.first_error is None:
+            self.first_error = f"no answer: {type(error).__name__}: {error}"
 
     @property
     def count(self) -> int:
@@ -51,7 +70,7 @@ class _Connection:
         self.reader = reader
         self.writer = writer
 
-    async def exchange(self, request: bytes) -> int:
+    async def exchange(self, request: bytes) -> tuple[int, bytes]:
         self.writer.write(request)
         head = await self.reader.readuntil(b"\r\n\r\n")
         status = int(head[9:12])
@@ -60,9 +79,8 @@ class _Connection:
             name, _, value = line.partition(b":")
             if name.strip().lower() == b"content-length":
                 length = int(value)
-        if length:
-            await self.reader.readexactly(length)
-        return status
+        body = await self.reader.readexactly(length) if length else b""
+        return status, body
 
     def close(self) -> None:
         self.writer.close()
@@ -95,18 +113,14 @@ async def _closed_loop(
             started = time.perf_counter()
             try:
                 connection = connection or await _open(host, port)
-                status = await connection.exchange(request)
-            except (OSError, asyncio.IncompleteReadError, ValueError):
-                result.errors += 1
+                status, body = await connection.exchange(request)
+            except (OSError, asyncio.IncompleteReadError, ValueError) as error:
+                result.record_failure(error)
                 if connection is not None:
                     connection.close()
                 connection = None
                 continue
-            result.statuses[status] = result.statuses.get(status, 0) + 1
-            if 200 <= status < 300:
-                result.latencies_ms.append((time.perf_counter() - started) * 1000)
-            else:
-                result.errors += 1
+            result.record(status, body, (time.perf_counter() - started) * 1000)
         if connection is not None:
             connection.close()
 
@@ -136,18 +150,14 @@ async def _open_loop(
             connection = idle.pop() if idle else None
             try:
                 connection = connection or await _open(host, port)
-                status = await connection.exchange(requests[index % len(requests)])
-            except (OSError, asyncio.IncompleteReadError, ValueError):
-                result.errors += 1
+                status, body = await connection.exchange(requests[index % len(requests)])
+            except (OSError, asyncio.IncompleteReadError, ValueError) as error:
+                result.record_failure(error)
                 if connection is not None:
                     connection.close()
                 return
             idle.append(connection)
-            result.statuses[status] = result.statuses.get(status, 0) + 1
-            if 200 <= status < 300:
-                result.latencies_ms.append((time.perf_counter() - planned) * 1000)
-            else:
-                result.errors += 1
+            result.record(status, body, (time.perf_counter() - planned) * 1000)
 
     started = time.perf_counter()
     tasks = []

@@ -1,0 +1,178 @@
+"""A generated project as a new user and their colleagues meet it.
+
+What happens outside the template's own rendering checks: a fresh clone, the
+lock file, `docker build` (checked structurally: no Docker daemon here), the
+container's command run as it would run inside the image, and the make targets
+that must never delete what the user brought.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import shutil
+import socket
+import subprocess
+import time
+import urllib.error
+import urllib.request
+from pathlib import Path
+
+import pytest
+
+from conftest import generate, git
+
+# COPY/ADD instructions; sources are every argument but the last (the target).
+COPY_LINE = re.compile(r"^\s*(COPY|ADD)\s+(?P<args>.+)$", re.MULTILINE)
+
+
+def _run(cwd: Path, *command: str, env: dict[str, str] | None = None, check: bool = True,
+         timeout: float = 600) -> subprocess.CompletedProcess[str]:  # fmt: skip
+    result = subprocess.run(
+        command, cwd=cwd, env={**os.environ, **(env or {})}, capture_output=True, text=True,
+        timeout=timeout, check=False,
+    )  # fmt: skip
+    if check and result.returncode != 0:
+        raise AssertionError(
+            f"{' '.join(command)} failed (exit {result.returncode}) in {cwd}:\n"
+            f"{result.stdout[-4000:]}\n{result.stderr[-4000:]}"
+        )
+    return result
+
+
+def copy_sources(dockerfile: str) -> list[str]:
+    """Local sources of every COPY/ADD (not `--from=` a stage or image)."""
+    sources: list[str] = []
+    for match in COPY_LINE.finditer(dockerfile):
+        args = match["args"].split()
+        if any(arg.startswith("--from=") for arg in args):
+            continue
+        paths = [arg for arg in args if not arg.startswith("--")]
+        sources.extend(paths[:-1])
+    return sources
+
+
+def _commit_and_clone(project: Path, clone: Path) -> Path:
+    git(project, "init", "-q", "-b", "main")
+    git(project, "add", "-A")
+    git(project, "commit", "-q", "-m", "generated")
+    _run(project.parent, "git", "clone", "-q", str(project), str(clone))
+    return clone
+
+
+def test_copy_sources_parser_skips_stages_and_flags() -> None:
+    text = "COPY --chown=1:1 a b ./\nCOPY --from=build /opt/venv /opt/venv\nADD c /x\n"
+    assert copy_sources(text) == ["a", "b", "c"]
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("serving_mode", ["online", "batch"])
+def test_fresh_clone_locks_builds_and_serves_a_mounted_model(
+    template_repo: Path, tmp_path: Path, serving_mode: str
+) -> None:
+    """copier copy -> make setup (writes uv.lock) -> commit -> clone: what a colleague gets.
+
+    Every COPY source of the Dockerfile is tracked in that clone, hadolint is
+    clean, the clone installs from the lock (CI's `UV_LOCKED=1 make setup`),
+    and the image's command serves /ready once a model is mounted read-only.
+    """
+    project = generate(
+        template_repo, tmp_path / "project", serving_mode=serving_mode,
+        project_name=f"Fresh {serving_mode}",
+    )  # fmt: skip
+    first = _run(project, "make", "setup")
+    assert "commit it" in first.stdout and (project / "uv.lock").is_file()
+    clone = _commit_and_clone(project, tmp_path / "clone")
+    tracked = set(git(clone, "ls-files").split())
+    assert "uv.lock" in tracked
+
+    dockerfile = (clone / "Dockerfile").read_text()
+    for source in copy_sources(dockerfile):
+        assert (clone / source).exists(), f"COPY {source}: not in a fresh clone"
+        assert any(t == source or t.startswith(f"{source}/") for t in tracked), source
+    assert "UV_COMPILE_BYTECODE=1" in dockerfile and "uv sync --locked" in dockerfile
+    lint = _run(clone, shutil.which("hadolint") or "hadolint", "Dockerfile", check=False)
+    assert lint.returncode == 0, lint.stdout + lint.stderr
+
+    _run(clone, "make", "setup", env={"UV_LOCKED": "1"})  # CI: exactly the committed lock
+    slug = f"fresh-{serving_mode}"
+    cli = clone / ".venv" / "bin" / slug
+    _run(clone, str(cli), "data", "sample", "--rows", "2000")
+    _run(clone, str(cli), "train")
+    registry = _snapshot(clone / "models")  # mounted read-only: `-v ./models:/app/models:ro`
+    if serving_mode == "online":
+        command = json.loads(re.search(r"^CMD (\[.*\])$", dockerfile, re.MULTILINE)[1])
+        _serves_ready(clone, command)
+    else:
+        entry = json.loads(re.search(r"^ENTRYPOINT (\[.*\])$", dockerfile, re.MULTILINE)[1])
+        _run(clone, str(clone / ".venv/bin" / entry[0]), *entry[1:], "--input",
+             "data/sample.parquet", "--output", "data/scored.parquet")  # fmt: skip
+        assert (clone / "data/scored.parquet").is_file()
+    assert _snapshot(clone / "models") == registry, "the container wrote into models/"
+
+
+def _snapshot(folder: Path) -> list[tuple[str, int, int]]:
+    """Every file under `folder` with its size and modification time."""
+    return sorted(
+        (str(p.relative_to(folder)), p.stat().st_size, p.stat().st_mtime_ns)
+        for p in folder.rglob("*")
+        if p.is_file()
+    )
+
+
+def _serves_ready(clone: Path, command: list[str]) -> None:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    command = [str(clone / ".venv/bin" / command[0]), *command[1:]]
+    command[command.index("--port") + 1] = str(port)
+    env = {**os.environ, "OMP_NUM_THREADS": "1"}
+    process = subprocess.Popen(
+        command, cwd=clone, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT
+    )
+    try:
+        deadline = time.monotonic() + 120
+        while time.monotonic() < deadline:
+            assert process.poll() is None, process.stdout.read().decode() if process.stdout else ""
+            try:
+                with urllib.request.urlopen(f"http://127.0.0.1:{port}/ready", timeout=1) as reply:
+                    body = json.loads(reply.read())
+                    assert reply.status == 200 and body["model_version"] == "v0001"
+                    return
+            except (urllib.error.URLError, OSError):
+                time.sleep(0.3)
+        raise AssertionError("the container command did not become ready in 120 s")
+    finally:
+        process.terminate()
+        process.wait(timeout=30)
+
+
+def test_setup_in_ci_without_a_lock_file_says_what_to_do(
+    template_repo: Path, tmp_path: Path
+) -> None:
+    project = generate(template_repo, tmp_path / "project")
+    result = _run(project, "make", "setup", env={"UV_LOCKED": "1"}, check=False)
+    assert result.returncode != 0
+    assert "uv.lock is missing" in result.stdout + result.stderr
+    assert not (project / ".venv").exists()
+
+
+def test_clean_never_deletes_the_users_data_or_models(template_repo: Path, tmp_path: Path) -> None:
+    project = generate(template_repo, tmp_path / "project")
+    theirs = [project / "data/customers.parquet", project / "data/raw/events.csv"]
+    models = [project / "models/registry.json", project / "models/v0001/model.txt"]
+    ours = [project / "data/sample.parquet", project / "data/batch_scores.parquet"]
+    regenerated = [project / "reports/evaluation.json", project / ".venv/marker"]
+    for path in [*theirs, *models, *ours, *regenerated]:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text("x")
+
+    _run(project, "make", "clean")
+    assert all(p.exists() for p in [*theirs, *models, *ours])
+    assert not any(p.exists() for p in regenerated)
+
+    outputs = _run(project, "make", "clean-outputs")
+    assert "deletes" in (project / "Makefile").read_text().split("clean-outputs:")[1].split("\n")[0]
+    assert all(p.exists() for p in [*theirs, *models]), outputs.stdout
+    assert not any(p.exists() for p in ours)
