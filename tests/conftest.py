@@ -18,7 +18,7 @@ import subprocess
 import sys
 import tomllib
 from collections import Counter
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
@@ -73,6 +73,26 @@ def snapshot_template(destination: Path) -> Path:
     git(destination, "add", "-A")
     git(destination, "commit", "-q", "-m", "template snapshot")
     return destination
+
+
+def built_once(
+    tmp_path_factory: pytest.TempPathFactory, name: str, build: Callable[[Path], None]
+) -> Path:
+    """A folder that `build` fills once per test run, shared by every xdist worker.
+
+    Workers share the parent of their base temporary folders; the first to
+    take the lock builds, the others wait and reuse its result.
+    """
+    base = tmp_path_factory.getbasetemp()
+    shared = base.parent if os.environ.get("PYTEST_XDIST_WORKER") else base
+    folder = shared / f"shared-{name}"
+    with _file_lock(shared / f"shared-{name}.lock"):
+        if not (folder / ".complete").exists():
+            shutil.rmtree(folder, ignore_errors=True)
+            folder.mkdir(parents=True)
+            build(folder)
+            (folder / ".complete").write_text("")
+    return folder
 
 
 @pytest.fixture(scope="session")
@@ -228,8 +248,13 @@ def project_env(template_repo: Path, tmp_path_factory: pytest.TempPathFactory) -
         requirements.update(_dependencies(project))
     ordered = sorted(requirements)
     key = hashlib.sha256("\n".join([sys.version, *ordered]).encode()).hexdigest()[:16]
-    env = ProjectEnv(CACHE_DIR / f"project-env-{key}")
-    with _file_lock(CACHE_DIR / "project-env.lock"):
+    # One environment per pytest-xdist worker: generated projects often share a
+    # package name, and two workers installing theirs into one env would swap
+    # them under each other's tests. uv hard-links from its cache, so a second
+    # env costs seconds, not a second download.
+    worker = os.environ.get("PYTEST_XDIST_WORKER", "main")
+    env = ProjectEnv(CACHE_DIR / f"project-env-{key}-{worker}")
+    with _file_lock(CACHE_DIR / f"project-env-{worker}.lock"):
         if not (env.root / ".complete").exists():
             shutil.rmtree(env.root, ignore_errors=True)
             subprocess.run(
@@ -252,6 +277,22 @@ def run_project_tests(env: ProjectEnv, project: Path, *pytest_args: str) -> str:
     )
     STATS["generated projects that ran their own tests"] += 1
     return result.stdout
+
+
+# pytest-xdist: each worker counts its own STATS and hands them to the
+# controller when it finishes, which adds them up (a "slowest" entry is a max).
+
+
+def pytest_sessionfinish(session: pytest.Session) -> None:
+    workeroutput = getattr(session.config, "workeroutput", None)
+    if workeroutput is not None:  # inside an xdist worker
+        workeroutput["template_stats"] = dict(STATS)
+
+
+@pytest.hookimpl(optionalhook=True)
+def pytest_testnodedown(node: Any, error: Any) -> None:
+    for name, count in getattr(node, "workeroutput", {}).get("template_stats", {}).items():
+        STATS[name] = max(STATS[name], count) if "slowest" in name else STATS[name] + count
 
 
 def pytest_terminal_summary(terminalreporter: Any) -> None:

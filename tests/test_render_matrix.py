@@ -20,7 +20,7 @@ from typing import Any
 import pytest
 import yaml
 
-from conftest import STATS, generate
+from conftest import STATS, built_once, generate
 
 PROBLEM_TYPES = ("binary_classification", "multiclass_classification", "regression", "ranking")
 SERVING_MODES = ("online", "batch")
@@ -85,8 +85,11 @@ def _ruff(*args: str) -> subprocess.CompletedProcess[str]:
 
 @pytest.fixture(scope="module")
 def matrix_root(template_repo: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """Render the whole matrix once; the tests below inspect it."""
-    root = tmp_path_factory.mktemp("matrix")
+    """Render the whole matrix once per test run (shared by xdist workers); tests inspect it."""
+    return built_once(tmp_path_factory, "matrix", lambda root: _render_matrix(template_repo, root))
+
+
+def _render_matrix(template_repo: Path, root: Path) -> None:
     for problem_type, serving_mode, data_scale in MATRIX:
         name = f"{problem_type[:5]}_{serving_mode}_{data_scale}"
         generate(
@@ -101,16 +104,15 @@ def matrix_root(template_repo: Path, tmp_path_factory: pytest.TempPathFactory) -
     for name, answers in OPERATIONS.items():
         generate(template_repo, root / f"ops_{name}", **{"package_name": f"ops_{name}", **answers})
         STATS["answer combinations rendered"] += 1
-    return root
 
 
 def test_matrix_covers_every_combination(matrix_root: Path) -> None:
-    rendered = [p for p in matrix_root.iterdir() if p.is_dir()]
+    rendered = [p for p in matrix_root.iterdir() if p.is_dir()]  # .complete is a file
     assert len(rendered) == len(MATRIX) + len(OPERATIONS) == 32
 
 
 def test_every_rendered_file_is_clean(matrix_root: Path) -> None:
-    for project in matrix_root.iterdir():
+    for project in (p for p in matrix_root.iterdir() if p.is_dir()):
         assert_clean_render(project)
 
 

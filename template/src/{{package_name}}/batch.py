@@ -31,6 +31,7 @@ from .features import encode_columns
 from .predlog import PredictionLogger
 from .registry import LoadedModel, ModelRegistry
 from .schema import FeatureSchema, SchemaError
+from .validation import check_rows
 
 BENCH_REPORT = "batch_bench.json"
 OUTPUT_COLUMNS = ("prediction", "model_version", "run_id")
@@ -114,47 +115,7 @@ def with_query_ids(
     return {**columns, group: frame[group].astype(str).to_numpy()}
 
 
-def check_rows(
-    frame: pd.DataFrame, schema: FeatureSchema
-) -> tuple[dict[str, np.ndarray], np.ndarray]:
-    """Each feature as a clean column, and per row the first problem (None if fine)."""
-    require_feature_columns([str(c) for c in frame.columns], schema)
-    reasons = np.full(len(frame), None, dtype=object)
-    columns: dict[str, np.ndarray] = {}
-
-    def flag(mask: np.ndarray, name: str, problem: str) -> None:
-        fresh = mask & pd.isna(reasons)
-        reasons[fresh] = f"column '{name}': {problem}"
-
-    for spec in schema.features:
-        raw = frame[spec.name]
-        absent = raw.isna().to_numpy()
-        if not spec.nullable:
-            flag(absent, spec.name, "missing value, and the schema does not allow one")
-        if spec.kind == "numeric":
-            values = pd.to_numeric(raw, errors="coerce").to_numpy(dtype=np.float64)
-            if pd.api.types.is_bool_dtype(raw):
-                flag(~absent, spec.name, "expected a number, got a boolean")
-            flag(np.isnan(values) & ~absent, spec.name, "not a number")
-            flag(np.isinf(values), spec.name, "infinite value")
-            if spec.min is not None:
-                flag(values < spec.min, spec.name, f"below the minimum {spec.min:g}")
-            if spec.max is not None:
-                flag(values > spec.max, spec.name, f"above the maximum {spec.max:g}")
-            columns[spec.name] = np.where(np.isfinite(values), values, np.nan)
-        else:
-            text = raw.astype("string")
-            known = text.isin(spec.categories).to_numpy(dtype=bool, na_value=False)
-            flag(
-                ~known & ~absent,
-                spec.name,
-                f"unknown category; allowed are {list(spec.categories)}",
-            )
-            columns[spec.name] = text.to_numpy(dtype=object, na_value=None)
-    return columns, reasons
-
-
-def score_file(
+def score_chunked(
     config: ProjectConfig,
     input_path: Path,
     output_path: Path,
@@ -166,22 +127,10 @@ def score_file(
 ) -> BatchResult:
     """Score `input_path` into `output_path` (Parquet); bad rows go to `<output>.rejects.parquet`.
 
-    Raises `SchemaError` when a feature column is missing from the file altogether
-    (every row would be rejected: the file, not its rows, is wrong).
+    The in-memory and out-of-core engines score this way (`Engine.score_file`).
+    Raises `SchemaError` when a feature column is missing from the file
+    altogether (every row would be rejected: the file, not its rows, is wrong).
     """
-    if config.data.engine == "ray":  # cluster tier: checked and scored by Ray Data tasks
-        from .data import scale_engine
-
-        result: BatchResult = scale_engine(config).score_file(
-            config,
-            input_path,
-            output_path,
-            chunk_rows=chunk_rows,
-            log_predictions=log_predictions,
-            version=version,
-            run_id=run_id,
-        )
-        return result
     started = time.perf_counter()
     model = ModelRegistry(config).load(version)
     run_id = run_id or new_run_id()
@@ -198,9 +147,10 @@ def score_file(
     try:
         for table in read_chunks(Path(input_path), chunk_rows=size):
             frame = table.to_pandas()
-            columns, reasons = check_rows(frame, model.schema)
-            good = pd.isna(reasons)
-            scored = _score(model, table, columns, good, run_id)
+            require_feature_columns([str(c) for c in frame.columns], model.schema)
+            check = check_rows(frame, model.schema)
+            columns, reasons, good = check.columns, check.reasons, check.good
+            scored = _score(config, model, table, columns, good, run_id)
             writer = writer or pq.ParquetWriter(partial, scored.schema)
             writer.write_table(scored)
             if not good.all():
@@ -210,7 +160,8 @@ def score_file(
             if predlog is not None and good.any():
                 values = {name: column[good] for name, column in columns.items()}
                 values = with_query_ids(values, frame.loc[good], model.schema)
-                predlog.log(run_id, model.version, values, _logged(scored), wait=True)
+                logged = config.problem_type.point_predictions(_outputs_of(scored, model))
+                predlog.log(run_id, model.version, values, logged, wait=True)
             counts["read"] += len(frame)
             counts["scored"] += int(good.sum())
             counts["rejected"] += int((~good).sum())
@@ -242,29 +193,29 @@ def score_file(
 
 
 def _score(
+    config: ProjectConfig,
     model: LoadedModel,
     table: pa.Table,
     columns: dict[str, np.ndarray],
     good: np.ndarray,
     run_id: str,
 ) -> pa.Table:
-    """The good rows of the chunk as read, plus prediction, model version and run id."""
+    """The good rows of the chunk as read, plus the prediction columns, model version, run id."""
     kept = table.filter(pa.array(good)).drop_columns(
         [name for name in OUTPUT_COLUMNS if name in table.column_names]
     )
     matrix = encode_columns({name: column[good] for name, column in columns.items()}, model.schema)
-    outputs = model.predict(matrix)
-    if outputs.ndim == 2:  # multiclass: the class, and each class's probability
-        kept = kept.append_column("prediction", pa.array(outputs.argmax(axis=1), pa.int64()))
-        for k in range(outputs.shape[1]):
-            kept = kept.append_column(f"probability_{k}", pa.array(outputs[:, k], pa.float64()))
-    else:
-        kept = kept.append_column("prediction", pa.array(outputs, pa.float64()))
+    for name, values in config.problem_type.output_columns(model.predict(matrix)):
+        kept = kept.append_column(name, pa.array(values))
     kept = kept.append_column("model_version", pa.array([model.version] * len(kept), pa.string()))
     return kept.append_column("run_id", pa.array([run_id] * len(kept), pa.string()))
 
 
-def _logged(scored: pa.Table) -> np.ndarray:
+def _outputs_of(scored: pa.Table, model: LoadedModel) -> np.ndarray:
+    """The model output behind a scored chunk's prediction columns (for the log)."""
+    names = [n for n in scored.column_names if n.startswith("probability_")]
+    if names:
+        return np.column_stack([scored.column(n).to_numpy() for n in names])
     return scored.column("prediction").to_numpy().astype(np.float64)
 
 
@@ -318,7 +269,10 @@ def run_batch_bench(config: ProjectConfig, *, rows: int | None = None) -> BatchB
     with tempfile.TemporaryDirectory() as folder:
         source = Path(folder) / "input.parquet"
         sample.to_parquet(source, index=False)
-        result = score_file(config, source, Path(folder) / "output.parquet", log_predictions=False)
+        from .engines import engine_for
+
+        engine = engine_for(config)
+        result = engine.score_file(source, Path(folder) / "output.parquet", log_predictions=False)
     rate = result.rows_per_second
     estimate = config.data.rows_per_day / rate / 60
     report = BatchBenchReport(

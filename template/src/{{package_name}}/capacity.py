@@ -186,14 +186,14 @@ def estimate_capacity(
 def capacity_from_config(config: ProjectConfig) -> Capacity:
     """`estimate_capacity` with every input taken from the project config and schema."""
     schema = config.feature_schema
-    ranking = config.problem.type == "ranking"
+    problem = config.problem_type
     return estimate_capacity(
         serving_mode=config.serving.mode,
         rows_per_day=config.data.rows_per_day,
         n_features=len(schema.features),
         n_extra_columns=2 + (1 if schema.group_column else 0),
         peak_rps=config.serving.peak_rps,
-        candidates_per_request=config.problem.candidates_per_request if ranking else None,
+        candidates_per_request=problem.rows_per_request if problem.grouped else None,
         batch_deadline_minutes=config.batch.deadline_minutes,
     )
 

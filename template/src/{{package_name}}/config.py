@@ -13,7 +13,7 @@ import math
 import os
 from functools import cached_property
 from pathlib import Path
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Any, Literal
 
 import yaml
 from pydantic import (
@@ -27,14 +27,15 @@ from pydantic import (
 
 from .schema import FeatureSchema
 
+if TYPE_CHECKING:
+    from .problems import ProblemType
+
 CONFIG_ENV_VAR = "ML_PROJECT_CONFIG"
 # Where the prediction log goes instead of paths.prediction_log: the latency
 # bench points its server at a throwaway log, so synthetic load never reaches
 # the log the drift monitor reads.
 PREDICTION_LOG_ENV_VAR = "ML_PREDICTION_LOG"
 DEFAULT_CONFIG = Path("configs") / "project.yaml"
-
-ProblemType = Literal["binary_classification", "multiclass_classification", "regression", "ranking"]
 
 
 class ConfigError(ValueError):
@@ -52,7 +53,8 @@ class ProjectSection(_Section):
 
 
 class ProblemSection(_Section):
-    type: ProblemType
+    # One of problems.PROBLEM_TYPES; checked with the schema by `ProjectConfig`.
+    type: str
     statement: str
     label_definition: str
     online_metric: str
@@ -256,6 +258,24 @@ class ProjectConfig(_Section):
                 f"({low:g} to {high:g})"
             )
         return {**data, "metric": {**metric, "direction": primary.direction}}
+
+    @model_validator(mode="after")
+    def _problem_fits_the_schema(self) -> ProjectConfig:
+        """Build the problem object once now, so a mismatch fails at load time."""
+        from .problems import ProblemError, build_problem
+
+        try:
+            build_problem(self.problem.model_dump(), self.feature_schema)
+        except ProblemError as error:
+            raise ValueError(str(error)) from None
+        return self
+
+    @cached_property
+    def problem_type(self) -> ProblemType:
+        """What varies by problem type (problems/): asked, never branched on."""
+        from .problems import build_problem
+
+        return build_problem(self.problem.model_dump(), self.feature_schema)
 
     @cached_property
     def fingerprint(self) -> str:

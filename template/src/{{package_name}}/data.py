@@ -9,23 +9,19 @@ Splits are by time, never random: a model is always tested on the future.
 from __future__ import annotations
 
 import hashlib
-import importlib
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
 
 import numpy as np
 import pandas as pd
 
 from .config import ProjectConfig
-from .schema import FeatureSchema, SchemaError, validate_frame
+from .schema import FeatureSchema, SchemaError
+from .validation import validate_frame
 
 SAMPLE_FILE = "sample.parquet"
 SAMPLE_START = pd.Timestamp("2025-01-01", tz="UTC")
 SAMPLE_DAYS = 180
-# The sample's "world" (which queue handles which product, ...) is fixed; the
-# seed only changes which rows are drawn from it.
-WORLD_SEED = 20250101
 
 
 class DataError(ValueError):
@@ -41,60 +37,21 @@ class Splits:
     test: pd.DataFrame
 
 
-def scale_engine(config: ProjectConfig) -> Any:
-    """The package of the out_of_core or cluster tier (only projects of that tier have it).
-
-    It offers `write_sample`, `train_model`, `score_test_split`, `write_test_split`
-    (and, for the cluster, `score_file`) with the signatures of the in-memory functions.
-    """
-    package = {"polars": "out_of_core", "ray": "cluster"}[config.data.engine]
-    return importlib.import_module(f"{__package__}.{package}")
-
-
 def sample_path(config: ProjectConfig) -> Path:
     return config.data_dir / SAMPLE_FILE
 
 
 def make_sample(config: ProjectConfig, *, rows: int, seed: int) -> pd.DataFrame:
-    """A synthetic table of about `rows` rows for the problem type, in time order."""
-    from . import sample_generators
+    """A synthetic table of about `rows` rows for the problem type, in time order.
 
+    The problem type draws its world (problems/); columns the schema adds on
+    top of the sample's get plausible noise, so a changed schema still runs.
+    """
     rng = np.random.default_rng(seed)
     schema = config.feature_schema
-    if config.problem.type == "ranking":
-        size = config.problem.candidates_per_request or 20
-        frame = sample_generators.ranking(rng, max(rows // size, 20), size)
-    elif config.problem.type == "multiclass_classification":
-        classes = config.problem.n_classes or schema.label.n_classes or 3
-        frame = sample_generators.multiclass(rng, rows, classes, np.random.default_rng(WORLD_SEED))
-    elif config.problem.type == "regression":
-        frame = sample_generators.regression(rng, rows)
-    else:
-        frame = sample_generators.binary(rng, rows)
-    frame = _fit_to_schema(frame, schema, rng)
+    frame = _fit_to_schema(config.problem_type.sample(rng, rows), schema, rng)
     frame = frame.sort_values([schema.time_column, *schema.group_columns], kind="stable")
     return frame.reset_index(drop=True)
-
-
-def write_sample(
-    config: ProjectConfig, *, rows: int | None = None, seed: int | None = None
-) -> Path:
-    """Generate the sample and write it to data/sample.parquet.
-
-    The out_of_core and cluster tiers write it as a folder of Parquet parts.
-    """
-    if config.data.engine != "pandas":
-        return scale_engine(config).write_sample(config, rows=rows, seed=seed)
-    frame = make_sample(
-        config,
-        rows=rows or config.data.sample_rows,
-        seed=config.model.seed if seed is None else seed,
-    )
-    validate_frame(frame, config.feature_schema, require_label=True)
-    path = sample_path(config)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    frame.to_parquet(path, index=False)
-    return path
 
 
 def load_dataset(config: ProjectConfig) -> pd.DataFrame:

@@ -8,7 +8,7 @@ another way when serving. It needs no pandas: serving passes plain lists.
 from __future__ import annotations
 
 import math
-from collections.abc import Mapping, Sequence
+from collections.abc import Collection, Mapping, Sequence
 from typing import Any
 
 import numpy as np
@@ -57,13 +57,43 @@ def decode_category(code: float, spec: FeatureSpec) -> str | None:
     return spec.categories[int(code)]
 
 
+def category_text(value: Any, categories: Collection[str]) -> str | None:
+    """The category `value` stands for, in its canonical text; None if missing or unknown.
+
+    Numbers name categories by their shortest text, so `1`, `1.0` and `"1.0"`
+    are the category "1" (numeric-coded categories arrive as ints from JSON,
+    as floats from a CSV column with blanks, as text from a CSV read as text).
+    """
+    if value is None or (isinstance(value, float | np.floating) and math.isnan(value)):
+        return None
+    if isinstance(value, str):
+        if value in categories:
+            return value
+        try:
+            number = float(value)
+        except ValueError:
+            return None
+    elif isinstance(value, bool | np.bool_):
+        text = str(bool(value))
+        return text if text in categories else None
+    elif isinstance(value, int | np.integer | float | np.floating):
+        number = float(value)
+    else:
+        text = str(value)
+        return text if text in categories else None
+    if not math.isfinite(number):
+        return None
+    text = str(int(number)) if number.is_integer() else repr(number)
+    return text if text in categories else None
+
+
 def _encode(values: Column, spec: FeatureSpec) -> np.ndarray:
     if spec.kind == "numeric":
         return _as_float(values, spec.name)
     lookup = {category: float(code) for code, category in enumerate(spec.categories)}
     raw = _as_objects(values)
     return np.fromiter(
-        (lookup.get(v if isinstance(v, str) else str(v), math.nan) for v in raw),
+        (lookup.get(category_text(v, lookup) or "", math.nan) for v in raw),
         dtype=np.float64,
         count=len(raw),
     )

@@ -304,6 +304,16 @@ _RANKING: dict[str, Callable[[_Ranked, int], np.ndarray]] = {
 # ----------------------------------------------------------- registry ---
 
 
+def improves(value: float, other: float, *, direction: Direction) -> bool:
+    """True when `value` is strictly better than `other` for a metric of `direction`."""
+    return value > other if direction == "higher" else value < other
+
+
+def reaches(value: float, threshold: float, *, direction: Direction) -> bool:
+    """True when `value` reaches `threshold` for a metric of `direction`."""
+    return value >= threshold if direction == "higher" else value <= threshold
+
+
 @dataclass(frozen=True)
 class Metric:
     """A metric's name, the problem it applies to, direction and valid range."""
@@ -318,11 +328,11 @@ class Metric:
 
     def is_better(self, value: float, other: float) -> bool:
         """True when `value` is strictly better than `other`."""
-        return value > other if self.direction == "higher" else value < other
+        return improves(value, other, direction=self.direction)
 
     def passes(self, value: float, threshold: float) -> bool:
         """True when `value` reaches the release threshold."""
-        return value >= threshold if self.direction == "higher" else value <= threshold
+        return reaches(value, threshold, direction=self.direction)
 
 
 _B, _M, _R, _K = "binary_classification", "multiclass_classification", "regression", "ranking"

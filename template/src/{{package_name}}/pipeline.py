@@ -12,7 +12,7 @@ import importlib
 import importlib.util
 import time
 from collections.abc import Callable
-from contextlib import AbstractContextManager, nullcontext
+from contextlib import AbstractContextManager
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -20,6 +20,7 @@ from rich.console import Console
 from rich.table import Table
 
 from .config import ProjectConfig
+from .engines import engine_for
 
 
 @dataclass
@@ -49,15 +50,13 @@ def run_pipeline(
     return outcome
 
 
-def _engine_session(config: ProjectConfig) -> AbstractContextManager[Any]:
-    """Cluster tier: one Ray session for every step, instead of one started per step.
+def _engine_session(config: ProjectConfig) -> AbstractContextManager[None]:
+    """One engine session for every step (the cluster tier: one Ray connection).
 
     Starting Ray takes seconds, and a process that starts and stops it again
     and again (after Ray Train in particular) can lose its connection to it.
     """
-    if config.data.engine != "ray":
-        return nullcontext()
-    return _module("cluster.session").ray_session(config)
+    return engine_for(config).session()
 
 
 def _run_steps(
@@ -90,7 +89,7 @@ def _steps(config: ProjectConfig, rows: int | None) -> list[tuple[str, Step]]:
         # The bench's load is synthetic; the drift check needs rows that look
         # like a day of traffic, so the newest rows go through the scorer.
         steps.append(("replay traffic", lambda: _batch(config)))
-    if config.serving.mode == "batch" and _has("batch"):
+    if config.serving.mode == "batch":
         steps.append(("batch score", lambda: _batch(config)))
     if _has("monitoring.check"):
         steps.append(("drift", lambda: _drift(config)))
@@ -100,9 +99,7 @@ def _steps(config: ProjectConfig, rows: int | None) -> list[tuple[str, Step]]:
 
 
 def _sample(config: ProjectConfig, rows: int | None) -> tuple[bool, str]:
-    from .data import write_sample
-
-    return True, f"Sample data written to {write_sample(config, rows=rows)}"
+    return True, f"Sample data written to {engine_for(config).write_sample(rows=rows)}"
 
 
 def _train(config: ProjectConfig) -> tuple[bool, str]:
@@ -112,7 +109,7 @@ def _train(config: ProjectConfig) -> tuple[bool, str]:
 
 
 def _evaluate(config: ProjectConfig) -> tuple[bool, str]:
-    from .evaluate import evaluate_model
+    from .evaluation.harness import evaluate_model
 
     result = evaluate_model(config)
     return result.gate_passed, result.summary()
@@ -132,15 +129,9 @@ def _batch(config: ProjectConfig) -> tuple[bool, str]:
     The test split is the newest slice of the data, unseen in training: the
     closest thing to tomorrow's inputs that a fresh project has.
     """
-    from .data import load_dataset, scale_engine, time_split
-
-    if config.data.engine != "pandas":  # out_of_core / cluster: written without pandas
-        source = scale_engine(config).write_test_split(config)
-    else:
-        test = time_split(load_dataset(config), config).test
-        source = config.data_dir / "batch_input.parquet"
-        test[config.feature_schema.input_columns].to_parquet(source, index=False)
-    result = _module("batch").score_file(config, source, config.data_dir / "batch_scores.parquet")
+    engine = engine_for(config)
+    source = engine.write_test_split()
+    result = engine.score_file(source, config.data_dir / "batch_scores.parquet")
     return True, str(result.summary())
 
 

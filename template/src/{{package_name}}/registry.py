@@ -24,8 +24,8 @@ import lightgbm as lgb
 import numpy as np
 import pandas as pd
 
-from .baseline import predict_baseline
 from .config import ProjectConfig
+from .problems import ProblemType
 from .schema import FeatureSchema
 
 INDEX_FILE = "registry.json"
@@ -63,6 +63,7 @@ class LoadedModel:
     schema: FeatureSchema
     metadata: dict[str, Any]
     booster: lgb.Booster
+    problem: ProblemType
 
     @property
     def reference_path(self) -> Path:
@@ -91,7 +92,8 @@ class LoadedModel:
 
     def predict_baseline(self, matrix: np.ndarray) -> np.ndarray:
         """The stored baseline's output, shaped like `predict`."""
-        return predict_baseline(self.metadata["baseline"], np.asarray(matrix, dtype=np.float64))
+        matrix = np.asarray(matrix, dtype=np.float64)
+        return self.problem.predict_baseline(self.metadata["baseline"], matrix)
 
 
 class ModelRegistry:
@@ -189,7 +191,8 @@ class ModelRegistry:
         metadata, contents = self._verify(version, index)
         schema = FeatureSchema.model_validate_json(contents[SCHEMA_FILE])
         booster = lgb.Booster(model_str=contents[MODEL_FILE].decode("utf-8"))
-        return LoadedModel(version, self.root / version, schema, metadata, booster)
+        problem = self.config.problem_type
+        return LoadedModel(version, self.root / version, schema, metadata, booster, problem)
 
     # --------------------------------------------------------- internals ---
 

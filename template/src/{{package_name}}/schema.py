@@ -2,16 +2,13 @@
 
 Training, serving and monitoring all read `configs/schema.yaml` through this
 model, so a column cannot mean one thing at training time and another at
-serving time. `validate_frame` checks a table against it and names the column
-and the problem when it does not match.
+serving time. `validation.py` holds the row rules that follow from it.
 """
 
 from __future__ import annotations
 
-import math
 from typing import Literal
 
-import pandas as pd
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 
@@ -53,9 +50,23 @@ class LabelSpec(BaseModel):
 
     name: str
     kind: Literal["binary", "multiclass", "numeric", "relevance"]
-    n_classes: int | None = None
+    n_classes: int | None = Field(default=None, ge=3)
     min: float | None = None
     max: float | None = None
+
+    @model_validator(mode="after")
+    def _multiclass_needs_its_classes(self) -> LabelSpec:
+        if self.kind == "multiclass" and self.n_classes is None:
+            raise ValueError(f"multiclass label '{self.name}' needs n_classes (3 or more)")
+        return self
+
+    def allowed_range(self) -> tuple[float | None, float | None, bool]:
+        """(lowest, highest, whole numbers only) a label of this kind may take."""
+        if self.kind == "binary":
+            return 0.0, 1.0, True
+        if self.kind == "multiclass":
+            return 0.0, float((self.n_classes or 3) - 1), True
+        return self.min, self.max, self.kind == "relevance"
 
 
 class FeatureSchema(BaseModel):
@@ -113,84 +124,3 @@ class FeatureSchema(BaseModel):
             if spec.name == name:
                 return spec
         raise KeyError(name)
-
-
-def validate_frame(frame: pd.DataFrame, schema: FeatureSchema, *, require_label: bool) -> None:
-    """Raise `SchemaError` naming the first column that breaks the schema.
-
-    Checks presence, type, missing values, numeric ranges and categories of
-    every feature, and the time, group and (when `require_label`) label columns.
-    """
-    required = [*schema.feature_names, schema.time_column]
-    if schema.group_column:
-        required.append(schema.group_column)
-    if require_label:
-        required.append(schema.label.name)
-    missing = [c for c in required if c not in frame.columns]
-    if missing:
-        raise SchemaError(f"missing column(s) {missing}; the schema expects {required}")
-    if frame.empty:
-        raise SchemaError("the table has no rows")
-
-    for spec in schema.features:
-        _check_feature(frame[spec.name], spec)
-    if frame[schema.time_column].isna().any():
-        raise SchemaError(f"column '{schema.time_column}': the time column has missing values")
-    if require_label:
-        _check_label(frame[schema.label.name], schema.label)
-
-
-def _check_feature(column: pd.Series, spec: FeatureSpec) -> None:
-    missing = column.isna()
-    if missing.any() and not spec.nullable:
-        raise SchemaError(
-            f"column '{spec.name}': {int(missing.sum())} missing value(s) but the schema "
-            "does not allow missing values"
-        )
-    present = column[~missing]
-    if spec.kind == "numeric":
-        if not pd.api.types.is_numeric_dtype(present) or pd.api.types.is_bool_dtype(present):
-            raise SchemaError(f"column '{spec.name}': expected numbers, found {column.dtype}")
-        values = present.astype(float)
-        if not values.map(math.isfinite).all():
-            raise SchemaError(f"column '{spec.name}': contains infinite values")
-        _check_range(values, spec.name, spec.min, spec.max)
-    else:
-        unknown = sorted(set(present.astype(str)) - set(spec.categories))
-        if unknown:
-            raise SchemaError(
-                f"column '{spec.name}': unknown categories {unknown[:5]}; "
-                f"allowed are {list(spec.categories)}"
-            )
-
-
-def _check_label(column: pd.Series, label: LabelSpec) -> None:
-    if column.isna().any():
-        raise SchemaError(f"label column '{label.name}': {int(column.isna().sum())} missing labels")
-    if not pd.api.types.is_numeric_dtype(column):
-        raise SchemaError(f"label column '{label.name}': expected numbers, found {column.dtype}")
-    if label.kind == "binary":
-        _check_range(column.astype(float), label.name, 0, 1, integral=True)
-    elif label.kind == "multiclass":
-        top = (label.n_classes or 2) - 1
-        _check_range(column.astype(float), label.name, 0, top, integral=True)
-    elif label.kind == "relevance":
-        _check_range(column.astype(float), label.name, label.min, label.max, integral=True)
-    else:
-        _check_range(column.astype(float), label.name, label.min, label.max)
-
-
-def _check_range(
-    values: pd.Series,
-    name: str,
-    low: float | None,
-    high: float | None,
-    *,
-    integral: bool = False,
-) -> None:
-    if low is not None and (values < low).any():
-        raise SchemaError(f"column '{name}': value {values.min()} is below the minimum {low}")
-    if high is not None and (values > high).any():
-        raise SchemaError(f"column '{name}': value {values.max()} is above the maximum {high}")
-    if integral and not (values == values.round()).all():
-        raise SchemaError(f"column '{name}': expected whole numbers")

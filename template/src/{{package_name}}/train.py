@@ -1,38 +1,31 @@
-"""Training: the baseline and LightGBM on the time split, saved as a new version.
+"""Training: the engine fits, then one shared step scores, registers and promotes.
 
-The model sees data only through `features.encode_frame`, the function
-serving calls too. Training is deterministic (fixed seed, thread count and
-LightGBM's `deterministic` mode), so the same data and config give the same
-predictions. The new version is registered and promoted; `models rollback`
-undoes that.
+Every engine (engines/) returns a `FittedModel`; `finish_training` turns it
+into the registered artifact the same way for all of them: validation metrics
+of the model and the baseline, the drift reference (training rows with the
+model's predictions), the metadata and the registry entry. The model sees data
+only through `features.encode_frame`, the function serving calls too, and
+training is deterministic (fixed seed, thread count, LightGBM's deterministic
+mode). The new version is registered and promoted; `models rollback` undoes that.
 """
 
 from __future__ import annotations
 
 import importlib
 import importlib.util
-import time
-from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
-import lightgbm as lgb
 import numpy as np
 import pandas as pd
-from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
 
-from . import data as data_module
-from .baseline import describe_baseline, fit_baseline, predict_baseline
 from .config import ProjectConfig
-from .features import categorical_indices, encode_frame
-from .metrics import compute
+from .engines import engine_for
+from .features import encode_frame
+from .recipe import REFERENCE_ROWS, FittedModel, TrainingError
 from .registry import ModelRegistry
 
-REFERENCE_ROWS = 50_000
-
-
-class TrainingError(RuntimeError):
-    """The data cannot train a model of the configured type."""
+__all__ = ["TrainResult", "TrainingError", "finish_training", "train_model"]
 
 
 @dataclass(frozen=True)
@@ -60,198 +53,74 @@ class TrainResult:
 
 
 def train_model(config: ProjectConfig, *, show_progress: bool = True) -> TrainResult:
-    """Load and split the data, fit baseline and model, register and promote it."""
-    if config.data.engine != "pandas":  # out_of_core / cluster tier: same result, other engine
-        result: TrainResult = data_module.scale_engine(config).train_model(
-            config, show_progress=show_progress
-        )
-        return result
-    schema = config.feature_schema
-    splits = data_module.time_split(data_module.load_dataset(config), config)
-    x_train, y_train = encode_frame(splits.train, schema), _labels(splits.train, config)
-    x_valid, y_valid = encode_frame(splits.validation, schema), _labels(splits.validation, config)
-    _check_classes(y_train, config)
-    baseline = fit_baseline(x_train, y_train, problem_type=config.problem.type, schema=schema)
+    """Fit with the project's engine, then register and promote the new version."""
+    fitted = engine_for(config).fit(show_progress=show_progress)
+    return finish_training(config, fitted)
 
-    started = time.perf_counter()
-    estimator = _estimator(config)
-    with _progress(show_progress) as progress:
-        task = progress.add_task("Training LightGBM", total=estimator.n_estimators)
-        callbacks = [
-            lgb.early_stopping(config.model.early_stopping_rounds, verbose=False),
-            _advance(progress, task),
-        ]
-        fit_args: dict[str, Any] = {
-            "eval_X": (x_valid,),
-            "eval_y": (y_valid,),
-            "categorical_feature": categorical_indices(schema),
-            "feature_name": schema.feature_names,
-            "callbacks": callbacks,
-        }
-        if config.problem.type == "ranking":
-            fit_args["group"] = _group_sizes(splits.train, config)
-            fit_args["eval_group"] = [_group_sizes(splits.validation, config)]
-            fit_args["eval_at"] = [config.problem.ranking_k or 10]
-        estimator.fit(x_train, y_train, **fit_args)
-        progress.update(task, completed=estimator.n_estimators)
-    seconds = time.perf_counter() - started
-    booster = estimator.booster_
-    best = int(booster.best_iteration or booster.current_iteration())
-    if best < booster.current_iteration():
-        booster = lgb.Booster(model_str=booster.model_to_string(num_iteration=best))
 
-    def scores(predictions: np.ndarray) -> dict[str, float]:
-        return _metric_values(config, splits.validation, y_valid, predictions)
+def finish_training(config: ProjectConfig, fitted: FittedModel) -> TrainResult:
+    """Validation metrics, drift reference, metadata and registration, for every engine."""
+    problem = config.problem_type
+    names = [config.metric.primary, *config.metric.secondary]
 
-    validation = scores(_predict(booster, x_valid, config))
-    baseline_validation = scores(predict_baseline(baseline, x_valid))
-    reference = _reference(splits.train, x_train, booster, config)
+    def scores(outputs: np.ndarray) -> dict[str, float]:
+        labels, groups = fitted.validation_labels, fitted.validation_groups
+        return {name: problem.score(name, labels, outputs, groups) for name in names}
+
+    validation = scores(fitted.validation_outputs)
+    baseline_validation = scores(fitted.validation_baseline)
+    best = int(fitted.booster.best_iteration or fitted.booster.current_iteration())
     metadata = {
-        "data_fingerprint": data_module.fingerprint(splits.train),
-        "rows": {"train": len(splits.train), "validation": len(splits.validation)},
-        "time_range": {
-            "train_end": _iso(splits.train[schema.time_column].max()),
-            "validation_end": _iso(splits.validation[schema.time_column].max()),
-        },
-        "params": estimator.get_params(),
+        "data_fingerprint": fitted.fingerprint,
+        "rows": fitted.rows,
+        "time_range": fitted.time_range,
+        "params": fitted.params,
         "num_threads": config.model.num_threads,
         "best_iteration": best,
-        "train_seconds": round(seconds, 3),
-        "baseline": baseline,
+        "train_seconds": round(fitted.seconds, 3),
+        "baseline": fitted.baseline,
+        "baseline_rows": len(fitted.train_sample),
+        "engine": fitted.engine,
         "metrics": {
             "primary_name": config.metric.primary,
             "validation": {**validation, "primary": validation[config.metric.primary]},
             "baseline_validation": baseline_validation,
         },
-        "n_classes": schema.label.n_classes or config.problem.n_classes,
+        "n_classes": problem.output_width if problem.output_width > 1 else None,
     }
     registry = ModelRegistry(config)
-    version = registry.register(booster=booster, reference=reference, metadata=metadata)
+    version = registry.register(
+        booster=fitted.booster, reference=drift_reference(config, fitted), metadata=metadata
+    )
     registry.promote(version)
     result = TrainResult(
         version=version,
         problem_type=config.problem.type,
         metric=config.metric.primary,
-        rows={"train": len(splits.train), "validation": len(splits.validation)},
-        train_seconds=seconds,
+        rows=fitted.rows,
+        train_seconds=fitted.seconds,
         best_iteration=best,
         validation=validation,
         baseline_validation=baseline_validation,
-        baseline=describe_baseline(baseline),
+        baseline=problem.describe_baseline(fitted.baseline),
+        extra=dict(fitted.engine),
     )
     _track(config, result, registry)
     return result
 
 
-def _estimator(config: ProjectConfig) -> lgb.LGBMModel:
-    params: dict[str, Any] = {
-        **config.model.params,
-        "random_state": config.model.seed,
-        "n_jobs": config.model.num_threads,
-        "deterministic": True,
-        "force_row_wise": True,
-        "verbose": -1,
-    }
-    problem = config.problem.type
-    if problem == "binary_classification":
-        return lgb.LGBMClassifier(objective="binary", **params)
-    if problem == "multiclass_classification":
-        return lgb.LGBMClassifier(objective="multiclass", **params)
-    if problem == "regression":
-        return lgb.LGBMRegressor(objective="regression", **params)
-    return lgb.LGBMRanker(objective="lambdarank", **params)
-
-
-def _predict(booster: lgb.Booster, matrix: np.ndarray, config: ProjectConfig) -> np.ndarray:
-    return np.asarray(booster.predict(matrix, num_threads=config.model.num_threads))
-
-
-def _labels(frame: pd.DataFrame, config: ProjectConfig) -> np.ndarray:
-    values = frame[config.feature_schema.label.name].to_numpy(dtype=float)
-    return values if config.problem.type == "regression" else values.astype(int)
-
-
-def _check_classes(labels: np.ndarray, config: ProjectConfig) -> None:
-    if config.problem.type == "binary_classification":
-        expected = 2
-    elif config.problem.type == "multiclass_classification":
-        expected = config.problem.n_classes or config.feature_schema.label.n_classes or 3
-    else:
-        return
-    absent = sorted(set(range(expected)) - set(np.unique(labels).tolist()))
-    if absent:
-        raise TrainingError(
-            f"class(es) {absent} never appear in the training split; every one of the "
-            f"{expected} classes needs training examples"
+def drift_reference(config: ProjectConfig, fitted: FittedModel) -> pd.DataFrame:
+    """Training rows (features, query id) with the model's prediction, for drift checks."""
+    sample = fitted.train_sample
+    reference = sample.sample(n=min(len(sample), REFERENCE_ROWS), random_state=config.model.seed)
+    reference = reference.sort_index().reset_index(drop=True)
+    outputs = np.asarray(
+        fitted.booster.predict(
+            encode_frame(reference, config.feature_schema), num_threads=config.model.num_threads
         )
-
-
-def _group_sizes(frame: pd.DataFrame, config: ProjectConfig) -> np.ndarray:
-    groups = frame[config.feature_schema.group_column or ""].to_numpy()
-    change = np.flatnonzero(np.r_[True, groups[1:] != groups[:-1], True])
-    sizes = np.diff(change)
-    if len(sizes) != len(np.unique(groups)):
-        raise TrainingError("rows of a query must be contiguous (sort by time, then query id)")
-    return sizes
-
-
-def _metric_values(
-    config: ProjectConfig, frame: pd.DataFrame, labels: np.ndarray, predictions: np.ndarray
-) -> dict[str, float]:
-    groups = None
-    if config.feature_schema.group_column:
-        groups = frame[config.feature_schema.group_column].to_numpy()
-    names = [config.metric.primary, *config.metric.secondary]
-    return {
-        name: compute(
-            name,
-            config.problem.type,
-            labels,
-            predictions,
-            groups=groups,
-            k=config.problem.ranking_k or 10,
-        )
-        for name in names
-    }
-
-
-def _reference(
-    frame: pd.DataFrame, matrix: np.ndarray, booster: lgb.Booster, config: ProjectConfig
-) -> pd.DataFrame:
-    """Training rows (features + the model's prediction) that drift checks compare against."""
-    rows = np.arange(len(frame))
-    if len(rows) > REFERENCE_ROWS:
-        rows = np.sort(np.random.default_rng(config.model.seed).choice(rows, REFERENCE_ROWS, False))
-    schema = config.feature_schema
-    kept = [*schema.feature_names, *schema.group_columns]  # the query id: query-level drift
-    reference = frame.iloc[rows][kept].reset_index(drop=True)
-    predictions = _predict(booster, matrix[rows], config)
-    if predictions.ndim == 2:
-        predictions = predictions.argmax(axis=1).astype(float)
-    reference["prediction"] = predictions
-    return reference
-
-
-def _iso(value: Any) -> str:
-    return pd.Timestamp(value).isoformat(timespec="seconds")
-
-
-def _progress(show: bool) -> Progress:
-    return Progress(
-        TextColumn("{task.description}"),
-        BarColumn(),
-        TextColumn("{task.completed}/{task.total} trees"),
-        TimeElapsedColumn(),
-        disable=not show,
-        transient=True,
     )
-
-
-def _advance(progress: Progress, task: Any) -> Callable[[Any], None]:
-    def callback(env: Any) -> None:
-        progress.update(task, completed=env.iteration + 1)
-
-    return callback
+    reference["prediction"] = config.problem_type.point_predictions(outputs)
+    return reference
 
 
 def _track(config: ProjectConfig, result: TrainResult, registry: ModelRegistry) -> None:

@@ -12,11 +12,11 @@ import numpy as np
 import pandas as pd
 import polars as pl
 
-from ..config import ProjectConfig
-from ..evaluate import TestSet
-from ..features import encode_frame
-from ..registry import LoadedModel
-from ..schema import validate_frame
+from ...config import ProjectConfig
+from ...evaluation.results import TestSet
+from ...features import encode_frame
+from ...registry import LoadedModel
+from ...validation import validate_frame
 from .tables import iter_chunks, prepare
 
 

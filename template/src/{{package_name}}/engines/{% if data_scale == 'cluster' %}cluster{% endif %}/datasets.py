@@ -1,6 +1,6 @@
 """Ray Data over the Parquet parts: time cuts, encoded splits and scored splits.
 
-Every batch goes through `schema.validate_frame` and `features.encode_frame`,
+Every batch goes through `validation.validate_frame` and `features.encode_frame`,
 the functions the in-memory tier and serving use, inside Ray tasks; the driver
 only ever sees small results (an hourly histogram, samples, scores).
 """
@@ -17,11 +17,12 @@ import pandas as pd
 import ray
 import ray.data
 
-from ..baseline import predict_baseline
-from ..config import ProjectConfig
-from ..features import encode_frame
+from ...config import ProjectConfig
+from ...features import encode_frame
+from ...problems import ProblemType
+from ...schema import FeatureSchema, SchemaError
+from ...validation import validate_frame
 from ..partitioned import TimeCuts, parquet_files, source_path, time_cuts
-from ..schema import FeatureSchema, SchemaError, validate_frame
 
 SPLIT_CODES = {"train": 0, "validation": 1, "test": 2}
 SPLIT, SHARD, PREDICTION, BASELINE = "_split", "_shard", "_prediction", "_baseline"
@@ -120,6 +121,7 @@ def outputs(frame: pd.DataFrame, prefix: str) -> np.ndarray:
 def _settings(config: ProjectConfig, cuts: TimeCuts, split: str) -> dict[str, Any]:
     return {
         "schema": config.feature_schema,
+        "problem": config.problem_type,
         "edges": (cuts.validation_start.value, cuts.test_start.value),
         "split": SPLIT_CODES[split],
     }
@@ -186,9 +188,10 @@ def _score_batch(
     width = model.num_model_per_iteration()
     empty = np.empty((0, width)) if width > 1 else np.empty(0)
     predictions = np.asarray(model.predict(matrix, num_threads=1)) if len(part) else empty
+    problem: ProblemType = settings["problem"]
     for prefix, values in (
         (PREDICTION, predictions),
-        (BASELINE, predict_baseline(baseline, matrix)),
+        (BASELINE, problem.predict_baseline(baseline, matrix)),
     ):
         if values.ndim == 1:
             result[prefix] = values

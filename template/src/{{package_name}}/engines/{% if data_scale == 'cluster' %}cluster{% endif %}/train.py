@@ -21,18 +21,10 @@ import pandas as pd
 import ray.train
 from ray.train.lightgbm import LightGBMTrainer
 
-from ..baseline import predict_baseline
-from ..config import ProjectConfig
-from ..features import categorical_indices
-from ..partitioned import (
-    BASELINE_ROWS,
-    file_digest,
-    finish_training,
-    fit_sample_baseline,
-    group_sizes,
-    lightgbm_params,
-)
-from ..train import TrainResult
+from ...config import ProjectConfig
+from ...features import categorical_indices
+from ...recipe import FittedModel, best_rounds_only, group_sizes, lightgbm_params
+from ..partitioned import BASELINE_ROWS, file_digest, fit_sample_baseline
 from .datasets import (
     BASELINE,
     PREDICTION,
@@ -49,14 +41,14 @@ MODEL_FILE = "model.txt"
 VALIDATION_FILE = "validation.parquet"
 
 
-def train_on_ray(config: ProjectConfig, *, show_progress: bool = True) -> TrainResult:
-    """Prepare the splits with Ray Data, train with LightGBMTrainer, register and promote."""
+def fit_on_ray(config: ProjectConfig, *, show_progress: bool = True) -> FittedModel:
+    """Prepare the splits with Ray Data, train with LightGBMTrainer, score validation."""
     schema = config.feature_schema
     with ray_session(config):
         source, files = read_source(config)
         cuts = compute_cuts(source, config)
         workers = worker_count(config)
-        ranking = schema.group_column is not None
+        grouped = config.problem_type.grouped  # queries stay whole: no splitting by row
         # Materialised (in the object store, spilled to disk when full) before the
         # workers take their CPUs, so preparation never waits for a CPU they hold.
         datasets = {
@@ -78,10 +70,11 @@ def train_on_ray(config: ProjectConfig, *, show_progress: bool = True) -> TrainR
                 "label": schema.label.name,
                 "group": schema.group_column,
                 "baseline": baseline,
+                "problem": config.problem_type,
             },
             datasets=datasets,
-            # Ranking: every worker sees the whole split and keeps its queries (by hash).
-            dataset_config=ray.train.DataConfig(datasets_to_split=[] if ranking else ["train"]),
+            # Grouped rows: every worker sees the whole split and keeps its queries (by hash).
+            dataset_config=ray.train.DataConfig(datasets_to_split=[] if grouped else ["train"]),
             scaling_config=ray.train.ScalingConfig(
                 num_workers=workers, resources_per_worker={"CPU": 1}
             ),
@@ -99,18 +92,26 @@ def train_on_ray(config: ProjectConfig, *, show_progress: bool = True) -> TrainR
         booster = lgb.Booster(model_file=str(Path(folder) / MODEL_FILE))
         validation = pd.read_parquet(Path(folder) / VALIDATION_FILE)
     booster.best_iteration = int((result.metrics or {}).get("best_iteration", 0))
-    keep = [schema.label.name, *([schema.group_column] if ranking else [])]
-    return finish_training(
-        config,
-        booster,
-        sample=sample,
+    group = schema.group_column
+    return FittedModel(
+        booster=best_rounds_only(booster),
         baseline=baseline,
-        validation=validation[keep],
-        predictions=(outputs(validation, PREDICTION), outputs(validation, BASELINE)),
-        cuts=cuts,
+        train_sample=sample[[*schema.feature_names, *schema.group_columns]],
+        validation_labels=config.problem_type.encode_labels(
+            validation[schema.label.name].to_numpy()
+        ),
+        validation_groups=validation[group].to_numpy() if group else None,
+        validation_outputs=outputs(validation, PREDICTION),
+        validation_baseline=outputs(validation, BASELINE),
+        rows={"train": cuts.rows["train"], "validation": cuts.rows["validation"]},
+        time_range={
+            "train_end": str(cuts.validation_start),
+            "validation_end": str(cuts.test_start),
+        },
         fingerprint=file_digest(files),
         seconds=seconds,
-        engine_info={"ray_workers": workers},
+        params=params,
+        engine={"name": "ray", "ray_workers": workers},
     )
 
 
@@ -164,7 +165,7 @@ def _train_worker(settings: dict[str, Any]) -> None:
         scores = validation[keep].copy()
         for prefix, values in (
             (PREDICTION, np.asarray(booster.predict(matrix, num_iteration=best))),
-            (BASELINE, predict_baseline(settings["baseline"], matrix)),
+            (BASELINE, settings["problem"].predict_baseline(settings["baseline"], matrix)),
         ):
             if values.ndim == 1:
                 scores[prefix] = values

@@ -17,7 +17,7 @@ from pathlib import Path
 
 import ray
 
-from ..config import ProjectConfig
+from ...config import ProjectConfig
 
 
 def local_cpus() -> int:
@@ -39,7 +39,7 @@ def ray_session(config: ProjectConfig) -> Iterator[None]:
     if ray.is_initialized():
         yield
         return
-    package = Path(__file__).resolve().parents[1]
+    package = Path(__file__).resolve().parents[2]  # the project's package, for py_modules
     # No usage statistics leave the machine (the project must also work offline).
     os.environ.setdefault("RAY_USAGE_STATS_ENABLED", "0")
     if config.data.ray_address:

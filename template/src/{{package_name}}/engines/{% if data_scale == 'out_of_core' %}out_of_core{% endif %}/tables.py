@@ -18,10 +18,11 @@ import pandas as pd
 import polars as pl
 import pyarrow.parquet as pq
 
-from ..config import ProjectConfig
-from ..features import encode_frame
+from ...config import ProjectConfig
+from ...features import encode_frame
+from ...schema import SchemaError
+from ...validation import validate_frame
 from ..partitioned import TimeCuts, parquet_files, source_path, time_cuts
-from ..schema import SchemaError, validate_frame
 
 SPLITS = ("train", "validation", "test")
 PREPARED_DIR = "prepared"

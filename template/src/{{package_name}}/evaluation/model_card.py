@@ -8,15 +8,14 @@ reviewer can read without opening the reports.
 from __future__ import annotations
 
 import math
+from functools import cmp_to_key
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
-from .baseline import describe_baseline
-from .config import ProjectConfig
-from .registry import LoadedModel
-
-if TYPE_CHECKING:
-    from .evaluate import EvaluationResult
+from ..config import ProjectConfig
+from ..metrics import improves
+from ..registry import LoadedModel
+from .results import EvaluationResult
 
 
 def write_model_card(
@@ -46,7 +45,7 @@ def render_model_card(config: ProjectConfig, result: EvaluationResult, model: Lo
 
 ## What it does
 
-- Problem: {config.problem.type.replace("_", " ")}
+- Problem: {config.problem_type.label}
 - Statement: {_one_line(config.problem.statement)}
 - Label: `{schema.label.name}`: {_one_line(config.problem.label_definition)}
 - Online metric it should move: {_one_line(config.problem.online_metric)}
@@ -60,7 +59,7 @@ def render_model_card(config: ProjectConfig, result: EvaluationResult, model: Lo
 - Data fingerprint `{str(meta.get("data_fingerprint", ""))[:16]}`, config fingerprint
   `{str(meta.get("config_fingerprint", ""))[:16]}`
 - Features: {features}
-- Baseline: {describe_baseline(meta["baseline"])}
+- Baseline: {config.problem_type.describe_baseline(meta["baseline"])}
 
 ## How good it is
 
@@ -102,18 +101,25 @@ def _primary_table(config: ProjectConfig, result: EvaluationResult) -> str:
 
 
 def _weakest(result: EvaluationResult) -> str:
-    scored: list[tuple[float, str, str, dict[str, Any]]] = []
-    for feature, categories in result.slices.items():
-        for category, entry in categories.items():
-            if entry["value"] is not None:
-                key = entry["value"] if result.direction == "higher" else -entry["value"]
-                scored.append((key, feature, category, entry))
+    scored = [
+        (feature, category, entry)
+        for feature, categories in result.slices.items()
+        for category, entry in categories.items()
+        if entry["value"] is not None
+    ]
     if not scored:
         return "No slice had enough test rows to be scored."
+
+    def worse_first(a: tuple[str, str, dict[str, Any]], b: tuple[str, str, dict[str, Any]]) -> int:
+        first, second = a[2]["value"], b[2]["value"]
+        if improves(second, first, direction=result.direction):
+            return -1
+        return 1 if improves(first, second, direction=result.direction) else 0
+
     lines = [
         f"- `{feature}` = `{category}`: {result.metric} {_fmt(entry['value'])} "
         f"(baseline {_fmt(entry['baseline'])}, n = {entry['n']})"
-        for _, feature, category, entry in sorted(scored)[:3]
+        for feature, category, entry in sorted(scored, key=cmp_to_key(worse_first))[:3]
     ]
     return "\n".join(lines)
 

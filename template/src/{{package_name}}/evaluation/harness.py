@@ -10,105 +10,23 @@ reports/evaluation.html (plots) and docs/model_card.md.
 from __future__ import annotations
 
 import json
-import math
 import warnings
-from dataclasses import dataclass, field, replace
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
 import numpy as np
-import pandas as pd
 
-from .bootstrap import bootstrap_interval
-from .config import ProjectConfig
-from .data import load_dataset, scale_engine, time_split
-from .features import encode_frame
-from .metrics import UndefinedMetricWarning, compute, get_metric
-from .registry import LoadedModel, ModelRegistry
+from ..bootstrap import bootstrap_interval
+from ..config import ProjectConfig
+from ..engines import engine_for
+from ..metrics import UndefinedMetricWarning, get_metric
+from ..registry import LoadedModel, ModelRegistry
+from .model_card import write_model_card
+from .report import write_html
+from .results import EvaluationResult, TestSet, finite_or_none, release_gate
 
 MISSING_SLICE = "(missing)"
-
-
-@dataclass(frozen=True)
-class TestSet:
-    """The test split, scored by the model and by the baseline."""
-
-    frame: pd.DataFrame
-    labels: np.ndarray
-    predictions: np.ndarray
-    baseline: np.ndarray
-    groups: np.ndarray | None
-
-
-@dataclass(frozen=True)
-class EvaluationResult:
-    """The gate's verdict and everything behind it."""
-
-    version: str
-    metric: str
-    direction: str
-    value: float
-    ci_low: float
-    ci_high: float
-    baseline: float
-    threshold: float
-    gate_passed: bool
-    secondary: dict[str, float]
-    slices: dict[str, dict[str, dict[str, Any]]]
-    rows: int
-    baseline_secondary: dict[str, float] = field(default_factory=dict)
-    reports: dict[str, str] = field(default_factory=dict)
-
-    @property
-    def reaches_threshold(self) -> bool:
-        if self.direction == "higher":
-            return self.value >= self.threshold
-        return self.value <= self.threshold
-
-    @property
-    def beats_baseline(self) -> bool:
-        if not math.isfinite(self.baseline):
-            return True
-        return (
-            self.value > self.baseline if self.direction == "higher" else self.value < self.baseline
-        )
-
-    @property
-    def lift(self) -> float:
-        """Relative improvement over the baseline (positive is better, either direction)."""
-        if not self.baseline or not math.isfinite(self.baseline):
-            return math.nan
-        change = (self.value - self.baseline) / abs(self.baseline)
-        return change if self.direction == "higher" else -change
-
-    def to_json(self) -> dict[str, Any]:
-        """The stable keys of reports/evaluation.json."""
-        return {
-            "metric": self.metric,
-            "direction": self.direction,
-            "value": _finite(self.value),
-            "ci_low": _finite(self.ci_low),
-            "ci_high": _finite(self.ci_high),
-            "baseline": _finite(self.baseline),
-            "threshold": self.threshold,
-            "gate_passed": self.gate_passed,
-            "secondary": {k: _finite(v) for k, v in self.secondary.items()},
-            "slices": self.slices,
-        }
-
-    def summary(self) -> str:
-        verdict = "PASSED" if self.gate_passed else "FAILED"
-        sign = ">=" if self.direction == "higher" else "<="
-        lines = [
-            f"Model {self.version} on {self.rows} test rows:",
-            f"  {self.metric} = {self.value:.4f} (95% CI {self.ci_low:.4f} to {self.ci_high:.4f})",
-            f"  baseline {self.baseline:.4f}, lift {self.lift:+.1%}",
-            f"  gate: {self.metric} {sign} {self.threshold}: "
-            f"{'yes' if self.reaches_threshold else 'NO'}; beats the baseline: "
-            f"{'yes' if self.beats_baseline else 'NO'} -> {verdict}",
-        ]
-        lines += [f"  {name} = {value:.4f}" for name, value in self.secondary.items()]
-        return "\n".join(lines)
 
 
 def evaluate_model(
@@ -116,7 +34,7 @@ def evaluate_model(
 ) -> EvaluationResult:
     """Score the test split with `version` (default: promoted) and apply the gate."""
     model = ModelRegistry(config).load(version)
-    test = score_test_split(config, model)
+    test = engine_for(config).score_test_split(model)
     primary = get_metric(config.metric.primary, config.problem.type)
     value = _score(config, primary.name, test.labels, test.predictions, test.groups)
     baseline = _score(config, primary.name, test.labels, test.baseline, test.groups)
@@ -126,7 +44,7 @@ def evaluate_model(
         test.labels,
         test.predictions,
         groups=test.groups,
-        k=config.problem.ranking_k or 10,
+        k=config.problem_type.k,
         resamples=config.metric.bootstrap_resamples,
         level=config.metric.confidence_level,
         seed=config.model.seed,
@@ -161,30 +79,6 @@ def evaluate_model(
     return result
 
 
-def release_gate(value: float, *, baseline: float, threshold: float, direction: str) -> bool:
-    """Pass only when `value` reaches `threshold` AND is strictly better than `baseline`.
-
-    An undefined value (NaN) never passes; an undefined baseline does not block.
-    """
-    if not math.isfinite(value):
-        return False
-    if direction == "higher":
-        return value >= threshold and (not math.isfinite(baseline) or value > baseline)
-    return value <= threshold and (not math.isfinite(baseline) or value < baseline)
-
-
-def score_test_split(config: ProjectConfig, model: LoadedModel) -> TestSet:
-    """The test split with labels, model predictions and baseline predictions."""
-    if config.data.engine != "pandas":  # out_of_core / cluster tier: scored in chunks
-        scored: TestSet = scale_engine(config).score_test_split(config, model)
-        return scored
-    frame = time_split(load_dataset(config), config).test
-    matrix = encode_frame(frame, model.schema)
-    labels = frame[model.schema.label.name].to_numpy()
-    groups = frame[model.schema.group_column].to_numpy() if model.schema.group_column else None
-    return TestSet(frame, labels, model.predict(matrix), model.predict_baseline(matrix), groups)
-
-
 def slice_results(
     config: ProjectConfig, test: TestSet, model: LoadedModel
 ) -> dict[str, dict[str, dict[str, Any]]]:
@@ -210,7 +104,7 @@ def slice_results(
             size = len(np.unique(groups)) if groups is not None else int(mask.sum())
             entry: dict[str, Any] = {"n": size, "value": None, "baseline": None}
             if size >= config.metric.min_slice_rows:
-                entry["value"] = _finite(
+                entry["value"] = finite_or_none(
                     _score(
                         config,
                         config.metric.primary,
@@ -220,7 +114,7 @@ def slice_results(
                         quiet=True,
                     )
                 )
-                entry["baseline"] = _finite(
+                entry["baseline"] = finite_or_none(
                     _score(
                         config,
                         config.metric.primary,
@@ -239,9 +133,6 @@ def write_evaluation_reports(
     config: ProjectConfig, result: EvaluationResult, test: TestSet, model: LoadedModel
 ) -> EvaluationResult:
     """Write evaluation.json, evaluation.html and the model card; return with their paths."""
-    from .evaluation_report import write_html
-    from .model_card import write_model_card
-
     config.reports_dir.mkdir(parents=True, exist_ok=True)
     json_path = config.reports_dir / "evaluation.json"
     json_path.write_text(json.dumps(result.to_json(), indent=2) + "\n", encoding="utf-8")
@@ -263,15 +154,4 @@ def _score(
     with warnings.catch_warnings():
         if quiet:
             warnings.simplefilter("ignore", UndefinedMetricWarning)
-        return compute(
-            name,
-            config.problem.type,
-            labels,
-            predictions,
-            groups=groups,
-            k=config.problem.ranking_k or 10,
-        )
-
-
-def _finite(value: float) -> float | None:
-    return float(value) if value is not None and math.isfinite(value) else None
+        return config.problem_type.score(name, labels, predictions, groups)

@@ -1,7 +1,7 @@
 """Cluster evaluation and batch scoring: Ray Data scores, the driver only collects.
 
 Evaluation brings back, per test row, only what the metrics need. Batch scoring
-checks and scores the input in Ray tasks with `batch.check_rows` and the
+checks and scores the input in Ray tasks with `validation.check_rows` and the
 promoted model, then the driver streams the results into the output Parquet,
 the rejects file and the prediction log, as `batch.score_file` does in memory.
 """
@@ -21,13 +21,14 @@ import pyarrow.csv as pa_csv
 import pyarrow.parquet as pq
 import ray.data
 
-from .. import batch as batch_module
-from ..config import ProjectConfig
-from ..evaluate import TestSet
+from ... import batch as batch_module
+from ...config import ProjectConfig
+from ...evaluation.results import TestSet
+from ...predlog import PredictionLogger
+from ...registry import LoadedModel, ModelRegistry
+from ...schema import FeatureSchema
+from ...validation import check_rows
 from ..partitioned import parquet_files
-from ..predlog import PredictionLogger
-from ..registry import LoadedModel, ModelRegistry
-from ..schema import FeatureSchema
 from .datasets import (
     BASELINE,
     PREDICTION,
@@ -106,6 +107,7 @@ def score_file(
         "version": model.version,
         "run_id": run_id,
         "schema": model.schema,
+        "problem": config.problem_type,
     }
     try:
         with ray_session(config):
@@ -132,7 +134,7 @@ def score_file(
                         pa.Table.from_pandas(rows, preserve_index=False),
                     )
                 if predlog is not None and good.any():
-                    columns, _ = batch_module.check_rows(scored, model.schema)  # plain values
+                    columns = check_rows(scored, model.schema).columns  # plain values
                     columns = batch_module.with_query_ids(columns, scored, model.schema)
                     predictions = scored["prediction"].to_numpy(dtype=np.float64)
                     predlog.log(run_id, model.version, columns, predictions, wait=True)
@@ -194,27 +196,25 @@ def _check_and_score(batch: pd.DataFrame, *, settings: dict[str, Any]) -> pd.Dat
     """The batch with prediction, model version, run id and the reject reason (or null)."""
     import lightgbm as lgb
 
-    from ..features import encode_columns
+    from ...features import encode_columns
 
     schema = settings["schema"]
-    columns, reasons = batch_module.check_rows(batch, schema)
-    good = pd.isna(reasons)
+    problem = settings["problem"]
+    check = check_rows(batch, schema)
+    good = check.good
     result = batch.drop(columns=[c for c in batch_module.OUTPUT_COLUMNS if c in batch.columns])
     model = lgb.Booster(model_str=settings["model_text"])
     width = model.num_model_per_iteration()
     output = np.full((len(batch), width), np.nan)
     if good.any():
-        matrix = encode_columns({name: values[good] for name, values in columns.items()}, schema)
+        columns = {name: values[good] for name, values in check.columns.items()}
+        matrix = encode_columns(columns, schema)
         output[good] = np.asarray(model.predict(matrix, num_threads=1)).reshape(-1, width)
-    if width > 1:  # multiclass: the class, and each class's probability
-        result["prediction"] = np.where(good, output.argmax(axis=1), -1)
-        for k in range(width):
-            result[f"probability_{k}"] = output[:, k]
-    else:
-        result["prediction"] = output[:, 0]
+    for name, values in problem.output_columns(output if width > 1 else output[:, 0]):
+        result[name] = np.where(good, values, -1) if values.dtype.kind == "i" else values
     result["model_version"] = settings["version"]
     result["run_id"] = settings["run_id"]
-    result[REASON] = pd.array(reasons, dtype="string")
+    result[REASON] = pd.array(check.reasons, dtype="string")
     return result
 
 

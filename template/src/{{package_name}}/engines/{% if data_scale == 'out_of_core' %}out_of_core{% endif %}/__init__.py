@@ -1,0 +1,64 @@
+"""The out-of-core engine: Polars streaming over partitioned Parquet, LightGBM from row groups.
+
+The same steps as in memory, on data that does not fit in it: no step holds
+the whole table (`data.engine: polars`).
+"""
+
+from __future__ import annotations
+
+from contextlib import AbstractContextManager, nullcontext
+from dataclasses import dataclass
+from pathlib import Path
+
+from ...batch import BatchResult, score_chunked
+from ...config import ProjectConfig
+from ...evaluation.results import TestSet
+from ...recipe import FittedModel
+from ...registry import LoadedModel
+from ..partitioned import write_partitioned_sample
+from .scoring import score_test_split, write_test_split
+from .train import fit_out_of_core
+
+
+@dataclass(frozen=True)
+class OutOfCoreEngine:
+    """`data.engine: polars`."""
+
+    config: ProjectConfig
+    name: str = "polars"
+
+    def session(self) -> AbstractContextManager[None]:
+        return nullcontext()
+
+    def write_sample(self, *, rows: int | None = None, seed: int | None = None) -> Path:
+        return write_partitioned_sample(self.config, rows=rows, seed=seed)
+
+    def fit(self, *, show_progress: bool = True) -> FittedModel:
+        return fit_out_of_core(self.config, show_progress=show_progress)
+
+    def score_test_split(self, model: LoadedModel) -> TestSet:
+        return score_test_split(self.config, model)
+
+    def write_test_split(self) -> Path:
+        return write_test_split(self.config)
+
+    def score_file(
+        self,
+        input_path: Path,
+        output_path: Path,
+        *,
+        chunk_rows: int | None = None,
+        log_predictions: bool | None = None,
+        version: str | None = None,
+        run_id: str | None = None,
+    ) -> BatchResult:
+        """Batch scoring streams the input in chunks already, as in memory."""
+        return score_chunked(
+            self.config,
+            input_path,
+            output_path,
+            chunk_rows=chunk_rows,
+            log_predictions=log_predictions,
+            version=version,
+            run_id=run_id,
+        )

@@ -1,0 +1,146 @@
+"""What every problem type answers, and what they share.
+
+The pipeline never branches on `problem.type`: it asks the problem object
+(`problems.problem_for(config)`) for the label encoding, LightGBM's objective,
+the baseline, the sample data, the metrics, how a prediction is shown and
+logged, and which plots the evaluation report draws. One module per problem
+type implements `ProblemType`; `ProblemBase` holds what they share.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any, ClassVar, Literal, Protocol, Self
+
+import numpy as np
+import pandas as pd
+
+from ..schema import FeatureSchema
+
+if TYPE_CHECKING:
+    from ..evaluation.results import TestSet
+
+Baseline = dict[str, Any]
+ValueKind = Literal["numeric", "categorical"]
+# A plot of the evaluation report: its title, and a function that draws it on
+# matplotlib axes (evaluation/plots.py holds them).
+Figure = tuple[str, Callable[..., None], tuple[Any, ...]]
+
+
+class ProblemError(ValueError):
+    """The configuration or the data does not fit the problem type."""
+
+
+class ProblemType(Protocol):
+    """The behaviour that varies by problem type; see the module docstring."""
+
+    name: ClassVar[str]
+    label: ClassVar[str]  # for people: "binary classification"
+    label_kind: ClassVar[str]  # the schema's `label.kind` this type expects
+    prediction_kind: ClassVar[ValueKind]  # how monitoring treats the logged prediction
+    grouped: ClassVar[bool]  # rows come in query groups that stay whole
+    k: int  # the ranking cut-off (metrics that take one); 10 elsewhere
+    rows_per_request: int  # rows one request scores: 1, or the candidates of a query
+
+    @property
+    def output_width(self) -> int:
+        """Model outputs per row: the number of classes for multiclass, else 1."""
+        ...
+
+    def encode_labels(self, values: np.ndarray) -> np.ndarray: ...
+    def check_training_labels(self, labels: np.ndarray) -> None: ...
+    def lightgbm_params(self) -> dict[str, Any]: ...
+    def fit_baseline(
+        self, matrix: np.ndarray, labels: np.ndarray, schema: FeatureSchema
+    ) -> Baseline: ...
+    def predict_baseline(self, baseline: Baseline, matrix: np.ndarray) -> np.ndarray: ...
+    def describe_baseline(self, baseline: Baseline) -> str: ...
+    def sample(self, rng: np.random.Generator, rows: int) -> pd.DataFrame: ...
+    def point_predictions(self, outputs: np.ndarray) -> np.ndarray: ...
+    def response_fields(self, outputs: np.ndarray) -> dict[str, Any]: ...
+    def output_columns(self, outputs: np.ndarray) -> list[tuple[str, np.ndarray]]: ...
+    def figures(self, test: TestSet) -> list[Figure]: ...
+    def score(
+        self, metric: str, labels: np.ndarray, outputs: np.ndarray, groups: np.ndarray | None
+    ) -> float: ...
+
+
+@dataclass(frozen=True)
+class ProblemBase:
+    """Defaults shared by the problem types: one output per row, no groups."""
+
+    k: int = 10
+    rows_per_request: int = 1
+
+    name: ClassVar[str]
+    grouped: ClassVar[bool] = False
+
+    @classmethod
+    def from_settings(cls, settings: dict[str, Any], schema: FeatureSchema) -> Self:
+        """The problem for a `problem:` config section; types with options read them here."""
+        return cls()
+
+    @property
+    def output_width(self) -> int:
+        return 1
+
+    def encode_labels(self, values: np.ndarray) -> np.ndarray:
+        """Class ids and relevance grades as integers; numbers stay floats."""
+        return np.asarray(values, dtype=float).astype(int)
+
+    def check_training_labels(self, labels: np.ndarray) -> None:
+        """Raise `ProblemError` when the training labels cannot train this type."""
+
+    def point_predictions(self, outputs: np.ndarray) -> np.ndarray:
+        """One number per row: what the prediction log and drift monitoring keep."""
+        return np.asarray(outputs, dtype=np.float64)
+
+    def response_fields(self, outputs: np.ndarray) -> dict[str, Any]:
+        """The prediction part of a /predict response."""
+        return {"predictions": np.asarray(outputs).tolist()}
+
+    def output_columns(self, outputs: np.ndarray) -> list[tuple[str, np.ndarray]]:
+        """Columns a batch run appends to each scored row."""
+        return [("prediction", np.asarray(outputs, dtype=np.float64))]
+
+    def score(
+        self, metric: str, labels: np.ndarray, outputs: np.ndarray, groups: np.ndarray | None
+    ) -> float:
+        """Metric `metric` of these outputs, with this problem's options (k, groups)."""
+        from ..metrics import compute
+
+        return compute(metric, self.name, labels, outputs, groups=groups, k=self.k)
+
+
+def check_every_class_present(labels: np.ndarray, n_classes: int) -> None:
+    """Every class id 0..n_classes-1 must have training examples."""
+    absent = sorted(set(range(n_classes)) - set(np.unique(labels).tolist()))
+    if absent:
+        raise ProblemError(
+            f"class(es) {absent} never appear in the training split; every one of the "
+            f"{n_classes} classes needs training examples"
+        )
+
+
+def lookup(values: np.ndarray, table: dict[str, float]) -> np.ndarray:
+    """Map category values to numbers (for the sample worlds)."""
+    return pd.Series(values).map(table).to_numpy(dtype=float)
+
+
+def sigmoid(x: np.ndarray) -> np.ndarray:
+    return 1.0 / (1.0 + np.exp(-x))
+
+
+def with_missing(rng: np.random.Generator, values: np.ndarray, share: float) -> np.ndarray:
+    """`values` with about `share` of them replaced by NaN."""
+    return np.where(rng.random(len(values)) < share, np.nan, values)
+
+
+def with_missing_category(
+    rng: np.random.Generator, values: Sequence[Any] | np.ndarray, share: float
+) -> pd.Series:
+    """Category `values` with about `share` of them missing (None)."""
+    series = pd.Series(values, dtype="object")
+    series[rng.random(len(series)) < share] = None
+    return series

@@ -1,0 +1,141 @@
+"""The training recipe every engine follows: LightGBM's parameters, boosting, the fit's result.
+
+An engine (memory, out of core, cluster) decides where the data lives and how
+LightGBM reads it; the parameters, the early stopping, the progress bar and
+what a fit hands back (`FittedModel`) are the same for all of them, so a model
+trained on any tier is the same artifact. `train.finish_training` takes a
+`FittedModel` from any engine and registers it.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+import lightgbm as lgb
+import numpy as np
+import pandas as pd
+from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
+
+from .config import ProjectConfig
+from .problems.base import Baseline
+
+# Rows of the training data kept as the drift reference (features + prediction).
+REFERENCE_ROWS = 50_000
+
+
+class TrainingError(RuntimeError):
+    """The data cannot train a model of the configured type."""
+
+
+@dataclass(frozen=True)
+class FittedModel:
+    """What an engine's `fit` returns: the model, its baseline and their validation output.
+
+    `train_sample` holds raw training rows (features, query id), at most a few
+    hundred thousand: the drift reference is drawn from it. Validation arrays
+    are row-aligned: labels, query ids (ranking), model and baseline output.
+    """
+
+    booster: lgb.Booster
+    baseline: Baseline
+    train_sample: pd.DataFrame
+    validation_labels: np.ndarray
+    validation_groups: np.ndarray | None
+    validation_outputs: np.ndarray
+    validation_baseline: np.ndarray
+    rows: dict[str, int]
+    time_range: dict[str, str]
+    fingerprint: str
+    seconds: float
+    params: dict[str, Any]
+    engine: dict[str, Any]
+
+
+def lightgbm_params(config: ProjectConfig) -> tuple[dict[str, Any], int]:
+    """`lightgbm.train` parameters (model.params + the problem type's objective) and rounds.
+
+    Deterministic for a given thread count: the same data and config give the
+    same model.
+    """
+    params: dict[str, Any] = dict(config.model.params)
+    rounds = int(params.pop("n_estimators", 100))
+    params.update(config.problem_type.lightgbm_params())
+    params.update(
+        seed=config.model.seed,
+        num_threads=config.model.num_threads,
+        deterministic=True,
+        force_row_wise=True,
+        verbose=-1,
+    )
+    return params, rounds
+
+
+def labels_of(frame: pd.DataFrame, config: ProjectConfig) -> np.ndarray:
+    """The label column, encoded the way the problem type trains on it."""
+    return config.problem_type.encode_labels(frame[config.feature_schema.label.name].to_numpy())
+
+
+def group_sizes(groups: np.ndarray) -> np.ndarray:
+    """Run lengths of a query id column; every query must be one contiguous run."""
+    change = np.flatnonzero(np.r_[True, groups[1:] != groups[:-1], True])
+    sizes = np.diff(change)
+    if len(sizes) != len(np.unique(groups)):
+        raise TrainingError("rows of a query must be contiguous (sort by time, then query id)")
+    return sizes
+
+
+def boost(
+    config: ProjectConfig,
+    train_set: lgb.Dataset,
+    validation_set: lgb.Dataset,
+    *,
+    show_progress: bool,
+    description: str = "Training LightGBM",
+) -> lgb.Booster:
+    """Boost with early stopping on the validation set; the booster is cut to its best round."""
+    params, rounds = lightgbm_params(config)
+    with _progress(show_progress) as progress:
+        task = progress.add_task(description, total=rounds)
+        booster = lgb.train(
+            params,
+            train_set,
+            num_boost_round=rounds,
+            valid_sets=[validation_set],
+            callbacks=[
+                lgb.early_stopping(config.model.early_stopping_rounds, verbose=False),
+                _advance(progress, task),
+            ],
+        )
+        progress.update(task, completed=rounds)
+    return best_rounds_only(booster)
+
+
+def best_rounds_only(booster: lgb.Booster) -> lgb.Booster:
+    """The booster without the rounds after its best validation score."""
+    best = int(booster.best_iteration or booster.current_iteration())
+    if best < booster.current_iteration():
+        trimmed = lgb.Booster(model_str=booster.model_to_string(num_iteration=best))
+        trimmed.best_iteration = best
+        return trimmed
+    booster.best_iteration = best
+    return booster
+
+
+def _progress(show: bool) -> Progress:
+    return Progress(
+        TextColumn("{task.description}"),
+        BarColumn(),
+        TextColumn("{task.completed}/{task.total} trees"),
+        TimeElapsedColumn(),
+        disable=not show,
+        transient=True,
+    )
+
+
+def _advance(progress: Progress, task: Any) -> Callable[[Any], None]:
+    def callback(env: Any) -> None:
+        progress.update(task, completed=env.iteration + 1)
+
+    return callback

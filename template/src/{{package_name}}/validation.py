@@ -1,0 +1,201 @@
+"""The schema's row rules, written once and vectorised: what training, batch and serving accept.
+
+`check_rows` applies every rule of `configs/schema.yaml` to a table (a pandas
+frame, or columns as lists: serving's request rows) and returns the cleaned
+feature columns plus, per row, the first rule it breaks. Each consumer decides
+what a broken row means: training refuses the table (`validate_frame`, naming
+the column, the count and the first row), batch scoring moves the row to a
+rejects file, the service answers 422 naming the field.
+
+Category values are compared in one canonical text form, so `1`, `1.0` and
+`"1"` are the same category wherever they come from (`features.category_text`).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any, TypeAlias
+
+import numpy as np
+import pandas as pd
+
+from .features import category_text
+from .schema import FeatureSchema, FeatureSpec, LabelSpec, SchemaError
+
+Column: TypeAlias = Sequence[Any] | np.ndarray | pd.Series
+MISSING_NOT_ALLOWED = "missing value, and the schema does not allow one"
+
+
+@dataclass(frozen=True)
+class RowCheck:
+    """The cleaned feature columns and each row's first problem (None when the row is fine).
+
+    Numeric columns are float64 (NaN for missing), categorical columns hold the
+    canonical category text (None for missing or unknown).
+    """
+
+    columns: dict[str, np.ndarray]
+    problem_column: np.ndarray  # per row: the column of its first problem, or None
+    problem: np.ndarray  # per row: what is wrong there, or None
+    first_value: dict[str, tuple[int, Any, str]] = field(default_factory=dict)
+    counts: dict[str, int] = field(default_factory=dict)
+
+    @property
+    def good(self) -> np.ndarray:
+        return np.asarray(pd.isna(self.problem), dtype=bool)
+
+    @property
+    def reasons(self) -> np.ndarray:
+        """Per row: "column 'x': what is wrong", or None."""
+        out = np.full(len(self.problem), None, dtype=object)
+        bad = ~self.good
+        out[bad] = [
+            f"column '{c}': {p}"
+            for c, p in zip(self.problem_column[bad], self.problem[bad], strict=True)
+        ]
+        return out
+
+
+def check_rows(
+    columns: Mapping[str, Column],
+    schema: FeatureSchema,
+    *,
+    require_label: bool = False,
+    require_time: bool = False,
+) -> RowCheck:
+    """Apply every feature rule (and the label's and time column's when asked) to each row."""
+    needed = [*schema.feature_names]
+    needed += [schema.label.name] if require_label else []
+    needed += [schema.time_column] if require_time else []
+    missing = [name for name in needed if name not in columns]
+    if missing:
+        raise SchemaError(f"missing column(s) {missing}; the schema expects {needed}")
+    rows = len(columns[schema.feature_names[0]])
+    checker = _Checker(rows)
+    cleaned = {spec.name: checker.feature(columns[spec.name], spec) for spec in schema.features}
+    if require_label:
+        checker.label(columns[schema.label.name], schema.label)
+    if require_time:
+        checker.time(columns[schema.time_column], schema.time_column)
+    return RowCheck(cleaned, checker.column, checker.problem, checker.first, checker.counts)
+
+
+def validate_frame(frame: pd.DataFrame, schema: FeatureSchema, *, require_label: bool) -> None:
+    """Raise `SchemaError` naming the first broken column, how many rows break it, and the first.
+
+    Checks presence, type, missing values, ranges and categories of every
+    feature, the time column and the group column, and the label when asked.
+    """
+    required = [*schema.input_columns, *([schema.label.name] if require_label else [])]
+    missing = [c for c in required if c not in frame.columns]
+    if missing:
+        raise SchemaError(f"missing column(s) {missing}; the schema expects {required}")
+    if frame.empty:
+        raise SchemaError("the table has no rows")
+    check = check_rows(frame, schema, require_label=require_label, require_time=True)
+    if check.good.all():
+        return
+    name = next(iter(check.first_value))
+    row, value, problem = check.first_value[name]
+    raise SchemaError(
+        f"column '{name}': {problem} in {check.counts[name]} row(s), the first at row {row} "
+        f"(value {value!r})"
+    )
+
+
+class _Checker:
+    """Accumulates the first problem of each row, rule by rule."""
+
+    def __init__(self, rows: int) -> None:
+        self.column = np.full(rows, None, dtype=object)
+        self.problem = np.full(rows, None, dtype=object)
+        self.first: dict[str, tuple[int, Any, str]] = {}
+        self.counts: dict[str, int] = {}
+
+    def flag(
+        self, mask: np.ndarray, name: str, problem: str, values: Any, *, summary: str = ""
+    ) -> None:
+        """Mark rows in `mask` with `problem`; `summary` says it for the whole column."""
+        mask = np.asarray(mask, dtype=bool)
+        if not mask.any():
+            return
+        fresh = mask & pd.isna(self.problem)
+        self.column[fresh], self.problem[fresh] = name, problem
+        self.counts[name] = self.counts.get(name, 0) + int(mask.sum())
+        if name not in self.first:
+            row = int(np.argmax(mask))
+            value = values.iloc[row] if isinstance(values, pd.Series) else values[row]
+            self.first[name] = (row, _plain(value), summary or problem)
+
+    def feature(self, raw: Column, spec: FeatureSpec) -> np.ndarray:
+        absent = _missing(raw)
+        if not spec.nullable:
+            self.flag(absent, spec.name, MISSING_NOT_ALLOWED, raw)
+        if spec.kind == "numeric":
+            values, not_numbers, booleans = _numbers(raw)
+            self.flag(booleans & ~absent, spec.name, "expected a number, got a boolean", raw)
+            self.flag(not_numbers & ~absent, spec.name, "not a number", raw)
+            self.flag(np.isinf(values), spec.name, "infinite value", raw)
+            if spec.min is not None:
+                self.flag(values < spec.min, spec.name, f"below the minimum {spec.min:g}", raw)
+            if spec.max is not None:
+                self.flag(values > spec.max, spec.name, f"above the maximum {spec.max:g}", raw)
+            return np.where(np.isfinite(values) & ~booleans, values, np.nan)
+        given = _objects(raw)
+        text = np.array([category_text(v, spec.categories) for v in given], dtype=object)
+        unknown = np.asarray(pd.isna(text), dtype=bool) & ~absent
+        allowed = f"allowed are {list(spec.categories)}"
+        if unknown.any():
+            seen = sorted({str(_plain(v)) for v in np.asarray(given, dtype=object)[unknown]})
+            summary = f"unknown categories {seen[:5]}; {allowed}"
+            self.flag(unknown, spec.name, f"unknown category; {allowed}", raw, summary=summary)
+        return text
+
+    def label(self, raw: Column, label: LabelSpec) -> None:
+        absent = _missing(raw)
+        self.flag(absent, label.name, "missing label", raw)
+        values, not_numbers, _ = _numbers(raw)
+        self.flag(not_numbers & ~absent, label.name, "the label is not a number", raw)
+        low, high, whole = label.allowed_range()
+        finite = np.isfinite(values)
+        if low is not None:
+            self.flag(finite & (values < low), label.name, f"below the minimum {low:g}", raw)
+        if high is not None:
+            self.flag(finite & (values > high), label.name, f"above the maximum {high:g}", raw)
+        if whole:
+            fractional = finite & (values != np.round(values))
+            self.flag(fractional, label.name, "expected whole numbers", raw)
+
+    def time(self, raw: Column, name: str) -> None:
+        self.flag(_missing(raw), name, "the time column has missing values", raw)
+
+
+def _missing(raw: Column) -> np.ndarray:
+    series = raw if isinstance(raw, pd.Series) else pd.Series(list(raw), dtype="object")
+    return np.asarray(series.isna(), dtype=bool)
+
+
+def _numbers(raw: Column) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Floats (NaN where missing or unreadable), the unreadable rows, the boolean rows."""
+    series = raw if isinstance(raw, pd.Series) else pd.Series(list(raw), dtype="object")
+    if pd.api.types.is_bool_dtype(series):
+        return np.full(len(series), np.nan), np.zeros(len(series), bool), np.ones(len(series), bool)
+    booleans = np.zeros(len(series), dtype=bool)
+    if series.dtype == object:
+        booleans = np.fromiter((isinstance(v, bool) for v in series), bool, len(series))
+    numbers = pd.to_numeric(series, errors="coerce")
+    values = np.array(numbers.to_numpy(dtype=np.float64, na_value=np.nan), dtype=np.float64)
+    values[booleans] = np.nan
+    not_numbers = np.isnan(values) & ~np.asarray(series.isna(), dtype=bool) & ~booleans
+    return values, not_numbers, booleans
+
+
+def _objects(raw: Column) -> Sequence[Any] | np.ndarray:
+    if isinstance(raw, pd.Series):
+        return raw.astype("object").where(raw.notna(), None).to_numpy()
+    return raw
+
+
+def _plain(value: Any) -> Any:
+    return value.item() if isinstance(value, np.generic) else value
