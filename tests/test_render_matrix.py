@@ -135,6 +135,8 @@ def test_files_follow_the_answers(
     package = project / "src" / f"m_{name}"
     online = serving_mode == "online"
     assert (package / "serving").is_dir() == online
+    assert (package / "bench" / "latency.py").is_file() == online
+    assert (package / "bench" / "scale.py").is_file() == (data_scale == "out_of_core")
     assert (package / "cli.py").read_text().count("def serve(") == int(online)
     pyproject = tomllib.loads((project / "pyproject.toml").read_text())
     deps = " ".join(pyproject["project"]["dependencies"])

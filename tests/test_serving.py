@@ -17,7 +17,7 @@ import yaml
 
 from conftest import ProjectEnv, generate, run_project_tests
 
-SERVING_TESTS = ("test_serving*.py", "test_batch.py", "test_predlog.py")
+SERVING_TESTS = ("test_serving*.py", "test_bench_latency.py", "test_batch.py", "test_predlog.py")
 
 VARIANTS: dict[str, dict[str, Any]] = {
     "binary_online": {"problem_type": "binary_classification", "serving_mode": "online"},
@@ -105,7 +105,7 @@ def test_generated_serving_tests_pass(
     project = _render(template_repo, tmp_path, name, **VARIANTS[name])
     files = sorted({p for pattern in SERVING_TESTS for p in (project / "tests").glob(pattern)})
     online = VARIANTS[name]["serving_mode"] == "online"
-    assert any(p.name == "test_serving_server.py" for p in files) == online
+    assert any(p.name == "test_bench_latency.py" for p in files) == online
     output = run_project_tests(project_env, project, *(str(p) for p in files))
     assert " passed" in output and " failed" not in output
     if online:  # the real-server test ran (it is marked slow, not skipped)

@@ -270,6 +270,13 @@ class ProjectConfig(_Section):
             raise ValueError(str(error)) from None
         return self
 
+    def model_copy(self, *, update: Any = None, deep: bool = False) -> ProjectConfig:
+        """A copy with `update` applied; values cached from the old settings are dropped."""
+        copied = super().model_copy(update=update, deep=deep)
+        for name in ("problem_type", "fingerprint"):
+            copied.__dict__.pop(name, None)
+        return copied
+
     @cached_property
     def problem_type(self) -> ProblemType:
         """What varies by problem type (problems/): asked, never branched on."""

@@ -84,7 +84,7 @@ def _steps(config: ProjectConfig, rows: int | None) -> list[tuple[str, Step]]:
         steps.append(("data sample", lambda: _sample(config, rows)))
     steps.append(("train", lambda: _train(config)))
     steps.append(("evaluate", lambda: _evaluate(config)))
-    if config.serving.mode == "online" and _has("serving.bench"):
+    if config.serving.mode == "online" and _has("bench.latency"):
         steps.append(("bench", lambda: _latency(config)))
         # The bench's load is synthetic; the drift check needs rows that look
         # like a day of traffic, so the newest rows go through the scorer.
@@ -117,7 +117,7 @@ def _evaluate(config: ProjectConfig) -> tuple[bool, str]:
 
 def _latency(config: ProjectConfig) -> tuple[bool, str]:
     config_file = config.root / "configs" / "project.yaml"
-    report = _module("serving.bench").run_latency_bench(
+    report = _module("bench.latency").run_latency_bench(
         config, config_file=config_file if config_file.is_file() else None
     )
     return bool(report.passed), str(report.summary())

@@ -2,6 +2,6 @@
 
 `drift` holds the statistics (numpy and scipy only), `profile` turns columns
 into what they need, `compare` judges each column, `check` runs `monitor
-drift` end to end, `report` writes reports/drift.json and drift.html, and
-`bench` times the check on a million rows.
+drift` end to end, `results` holds its result, and `report` writes
+reports/drift.json and drift.html. The drift bench is `bench/drift.py`.
 """

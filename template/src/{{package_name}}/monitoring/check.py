@@ -10,8 +10,7 @@ can be compared, their column types inferred from the data.
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass, field, replace
-from datetime import UTC, datetime
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -20,84 +19,14 @@ import pandas as pd
 from ..config import ProjectConfig
 from .compare import ColumnResult, compare_profiles, share_drifted
 from .performance import PerformanceResult, performance_drift
-from .profile import ColumnProfile, Kind, infer_kinds, profile_column, profile_frame
+from .profile import Kind, infer_kinds, profile_column, profile_frame
+from .results import PREDICTION, DriftReport
 
-PREDICTION = "prediction"
 LOG_COLUMNS = ("model_version", "logged_at", "request_id")
 
 
 class DriftCheckError(ValueError):
     """The check cannot run: no reference, an empty window, nothing comparable."""
-
-
-@dataclass(frozen=True)
-class DriftReport:
-    """Per-column results and the dataset verdict (`reports/drift.json`)."""
-
-    columns: list[ColumnResult]
-    share_drifted: float
-    dataset_drift: bool
-    drift_share: float
-    n_reference: int
-    n_current: int
-    reference_source: str
-    current_source: str
-    model_version: str | None = None
-    performance: PerformanceResult | None = None
-    ignored_columns: dict[str, str] = field(default_factory=dict)
-    checked_at: str = field(default_factory=lambda: datetime.now(UTC).isoformat(timespec="seconds"))
-    profiles: tuple[dict[str, ColumnProfile], dict[str, ColumnProfile]] = field(
-        default=({}, {}), repr=False, compare=False
-    )
-
-    @property
-    def prediction_drift(self) -> bool | None:
-        found = [c.drifted for c in self.columns if c.name == PREDICTION]
-        return found[0] if found else None
-
-    @property
-    def performance_drift(self) -> bool:
-        return bool(self.performance and self.performance.drifted)
-
-    @property
-    def alert(self) -> bool:
-        """True when someone should look: dataset drift or a drop of the primary metric."""
-        return self.dataset_drift or self.performance_drift
-
-    def summary(self) -> str:
-        drifted = [c.name for c in self.columns if c.drifted]
-        unknown = [c.name for c in self.columns if c.drifted is None]
-        lines = [
-            f"Drift check: {self.n_current} current rows ({self.current_source}) vs "
-            f"{self.n_reference} reference rows ({self.reference_source})",
-            f"Drifted columns: {len(drifted)} of {len(self.columns) - len(unknown)} judged "
-            f"({self.share_drifted:.0%}; dataset drift at {self.drift_share:.0%}): "
-            f"{', '.join(drifted) or 'none'}",
-        ]
-        if unknown:
-            lines.append(f"Not judged (see status): {', '.join(unknown)}")
-        if self.performance is not None:
-            lines.append(self.performance.summary())
-        verdict = "DRIFT" if self.dataset_drift else "no dataset drift"
-        lines.append(f"Verdict: {verdict}")
-        return "\n".join(lines)
-
-    def to_json(self) -> dict[str, Any]:
-        return {
-            "columns": {c.name: c.to_json() for c in self.columns},
-            "share_drifted": self.share_drifted,
-            "dataset_drift": self.dataset_drift,
-            "drift_share": self.drift_share,
-            "prediction_drift": self.prediction_drift,
-            "performance": self.performance.to_json() if self.performance else None,
-            "n_reference": self.n_reference,
-            "n_current": self.n_current,
-            "reference_source": self.reference_source,
-            "current_source": self.current_source,
-            "model_version": self.model_version,
-            "ignored_columns": self.ignored_columns,
-            "checked_at": self.checked_at,
-        }
 
 
 def run_drift_check(

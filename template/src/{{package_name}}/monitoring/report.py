@@ -11,15 +11,12 @@ import html
 import io
 import json
 from pathlib import Path
-from typing import TYPE_CHECKING
 
 import numpy as np
 from matplotlib.figure import Figure
 
 from .profile import CategoricalProfile, ColumnProfile, NumericProfile, aligned_counts
-
-if TYPE_CHECKING:
-    from .check import DriftReport
+from .results import DriftReport
 
 MAX_PLOTS = 30
 MAX_BARS = 20

@@ -1,5 +1,6 @@
-"""The online service: FastAPI app, micro-batcher, metrics, server and latency bench.
+"""The online service: FastAPI app, request state, routes, micro-batcher, metrics, server.
 
 `app.create_app(config)` builds the app; `server.run_server` runs it under
-uvicorn; `bench.run_latency_bench` measures it against the p99 target.
+uvicorn. The latency bench that measures it against the p99 target lives in
+`bench/latency.py`.
 """

@@ -13,9 +13,7 @@ from __future__ import annotations
 import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
-from dataclasses import dataclass
 from functools import partial
-from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -24,52 +22,16 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 
 from ..config import ProjectConfig, load_config
-from ..predlog import PredictionLogger, open_prediction_log
+from ..predlog import open_prediction_log
 from ..registry import LoadedModel, ModelRegistry
 from .batcher import MicroBatcher, ScoringTimeout
 from .metrics import ServingMetrics, prediction_bounds
 from .middleware import BodyTooLarge, ServingGuard
-from .payloads import PayloadModels, RequestRejected, build_payload_models
+from .payloads import RequestRejected, build_payload_models
+from .routes import build_router
+from .state import ServingState
 
 logger = logging.getLogger(__name__)
-
-
-@dataclass
-class ServingState:
-    """Everything the handlers need; lives on `app.state.serving`."""
-
-    config: ProjectConfig
-    payloads: PayloadModels
-    metrics: ServingMetrics
-    model: LoadedModel | None = None
-    load_error: str | None = "the model is still loading"
-    batcher: MicroBatcher | None = None
-    predlog: PredictionLogger | None = None
-
-    @property
-    def multiclass(self) -> bool:
-        return self.config.problem.type == "multiclass_classification"
-
-    def require_model(self) -> LoadedModel:
-        if self.model is None:
-            raise RequestRejected(503, f"model not ready: {self.load_error}")
-        return self.model
-
-    async def score(self, matrix: np.ndarray) -> np.ndarray:
-        """Model output for an encoded matrix, through the batcher when it is on."""
-        model = self.require_model()
-        if self.batcher is not None:
-            return await self.batcher.submit(matrix)
-        outputs = model.predict(matrix, num_threads=1)
-        self.metrics.observe_batch(outputs)
-        return outputs
-
-    def log(self, request_id: str, columns: dict[str, list[Any]], outputs: np.ndarray) -> None:
-        if self.predlog is None or self.model is None:
-            return
-        values = outputs.argmax(axis=1) if outputs.ndim == 2 else outputs
-        if not self.predlog.log(request_id, self.model.version, columns, values):
-            self.metrics.log_dropped.inc(len(values))
 
 
 def _reference_predictions(model: LoadedModel) -> np.ndarray | None:
@@ -156,8 +118,6 @@ def _invalid(request: Request, error: Exception) -> JSONResponse:
 
 def create_app(config: ProjectConfig) -> FastAPI:
     """The service for `config`; the model is loaded when the app starts."""
-    from .routes import build_router
-
     serving = config.serving
     ranking = config.problem.type == "ranking"
     payloads = build_payload_models(

@@ -21,13 +21,13 @@ from pydantic import BaseModel, ValidationError
 from pydantic_core import to_json
 
 from ..features import encode_columns
-from .app import ServingState
 from .payloads import (
     PayloadModels,
     candidates_to_columns,
     rejection_from,
     rows_to_columns,
 )
+from .state import ServingState
 
 _REQUEST_ID = re.compile(r"^[A-Za-z0-9._:-]{1,64}$")
 

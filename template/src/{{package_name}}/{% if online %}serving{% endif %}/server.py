@@ -35,13 +35,8 @@ def run_server(
     port: int,
     workers: int | None = None,
     config_file: Path | None = None,
-    plain: bool = False,
 ) -> None:
-    """Serve the promoted model on host:port until SIGINT/SIGTERM.
-
-    `plain=True` serves the plain FastAPI + pandas version instead (for the
-    stack comparison in benchmarks/, never for production).
-    """
+    """Serve the promoted model on host:port until SIGINT/SIGTERM."""
     for name in THREAD_VARIABLES:  # before LightGBM's OpenMP runtime starts
         os.environ[name] = "1"
     import uvicorn
@@ -57,35 +52,24 @@ def run_server(
         "access_log": False,
         "timeout_graceful_shutdown": config.serving.graceful_shutdown_s,
         "backlog": 2048,
-        "log_level": "warning" if plain else "info",
+        "log_level": "info",
+        "http": "httptools",
+        "loop": "uvloop",
     }
-    if plain:
-        options.update(http="h11", loop="asyncio")
-    else:
-        options.update(http="httptools", loop="uvloop")
     if "timeout_worker_healthcheck" in inspect.signature(uvicorn.Config).parameters:
         # Workers import pandas and LightGBM before they answer the supervisor's
         # ping; on a busy machine that takes longer than uvicorn's default 5 s,
         # and the supervisor would kill and respawn them in a loop.
         options["timeout_worker_healthcheck"] = 120
-    module = "plain:create_plain_app" if plain else "app:create_app"
     if count == 1:
-        uvicorn.run(_factory(module)(config), **options)
+        from .app import create_app
+
+        uvicorn.run(create_app(config), **options)
         return
     # Worker processes re-read the config named by the environment variable.
     os.environ[CONFIG_ENV_VAR] = str(config_file or config.root / DEFAULT_CONFIG)
-    target = f"{__package__}.{module}_from_env"
+    target = f"{__package__}.app:create_app_from_env"
     uvicorn.run(target, factory=True, workers=count, **options)
-
-
-def _factory(module: str) -> Any:
-    if module.startswith("plain"):
-        from .plain import create_plain_app
-
-        return create_plain_app
-    from .app import create_app
-
-    return create_app
 
 
 def main(argv: list[str] | None = None) -> None:
@@ -95,16 +79,10 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--host", default="127.0.0.1")
     parser.add_argument("--port", type=int, required=True)
     parser.add_argument("--workers", type=int, default=None)
-    parser.add_argument("--plain", action="store_true")
     args = parser.parse_args(argv)
     config = load_config(args.config)
     run_server(
-        config,
-        host=args.host,
-        port=args.port,
-        workers=args.workers,
-        config_file=args.config,
-        plain=args.plain,
+        config, host=args.host, port=args.port, workers=args.workers, config_file=args.config
     )
 
 

@@ -22,8 +22,8 @@ import numpy as np
 import pandas as pd
 
 from ..config import ProjectConfig
-from .compare import ColumnResult, compare_profiles, share_drifted
-from .profile import Kind, profile_frame
+from ..monitoring.compare import ColumnResult, compare_profiles, share_drifted
+from ..monitoring.profile import Kind, profile_frame
 
 SIZES = (10_000, 100_000, 1_000_000)
 N_NUMERIC, N_CATEGORICAL, N_CATEGORIES = 20, 5, 10

@@ -1,0 +1,57 @@
+"""The request state every handler reads: config, model, batcher, metrics, log.
+
+It lives on `app.state.serving`: `app` creates it and loads the model into it
+at start-up, `routes` reads it, so the handlers never import the app factory.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+
+from ..config import ProjectConfig
+from ..predlog import PredictionLogger
+from ..registry import LoadedModel
+from .batcher import MicroBatcher
+from .metrics import ServingMetrics
+from .payloads import PayloadModels, RequestRejected
+
+
+@dataclass
+class ServingState:
+    """Everything the handlers need; lives on `app.state.serving`."""
+
+    config: ProjectConfig
+    payloads: PayloadModels
+    metrics: ServingMetrics
+    model: LoadedModel | None = None
+    load_error: str | None = "the model is still loading"
+    batcher: MicroBatcher | None = None
+    predlog: PredictionLogger | None = None
+
+    @property
+    def multiclass(self) -> bool:
+        return self.config.problem.type == "multiclass_classification"
+
+    def require_model(self) -> LoadedModel:
+        if self.model is None:
+            raise RequestRejected(503, f"model not ready: {self.load_error}")
+        return self.model
+
+    async def score(self, matrix: np.ndarray) -> np.ndarray:
+        """Model output for an encoded matrix, through the batcher when it is on."""
+        model = self.require_model()
+        if self.batcher is not None:
+            return await self.batcher.submit(matrix)
+        outputs = model.predict(matrix, num_threads=1)
+        self.metrics.observe_batch(outputs)
+        return outputs
+
+    def log(self, request_id: str, columns: dict[str, list[Any]], outputs: np.ndarray) -> None:
+        if self.predlog is None or self.model is None:
+            return
+        values = outputs.argmax(axis=1) if outputs.ndim == 2 else outputs
+        if not self.predlog.log(request_id, self.model.version, columns, values):
+            self.metrics.log_dropped.inc(len(values))
