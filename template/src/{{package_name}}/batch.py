@@ -12,14 +12,12 @@ run never leaves a half-written output behind.
 
 from __future__ import annotations
 
-import json
 import time
 import uuid
 from collections.abc import Iterator
-from dataclasses import asdict, dataclass
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -33,7 +31,6 @@ from .registry import LoadedModel, ModelRegistry
 from .schema import FeatureSchema, SchemaError
 from .validation import check_rows
 
-BENCH_REPORT = "batch_bench.json"
 OUTPUT_COLUMNS = ("prediction", "model_version", "run_id")
 
 
@@ -230,61 +227,3 @@ def _rejected_rows(
         [("row", pa.int64()), *((str(name), pa.string()) for name in rows.columns[1:])]
     )
     return pa.Table.from_pandas(rows, schema=schema, preserve_index=False)
-
-
-@dataclass(frozen=True)
-class BatchBenchReport:
-    """Scoring throughput and whether a day's rows fit in the deadline."""
-
-    rows: int
-    seconds: float
-    rows_per_second: float
-    rows_per_day: int
-    estimated_minutes: float
-    deadline_minutes: int
-    passed: bool
-
-    def summary(self) -> str:
-        verdict = "PASS" if self.passed else "FAIL"
-        return (
-            f"Scored {self.rows:,} rows in {self.seconds:.2f} s ({self.rows_per_second:,.0f} "
-            f"rows/s, reading, checking, scoring and writing).\n"
-            f"{verdict}: a day's {self.rows_per_day:,} rows would take about "
-            f"{self.estimated_minutes:.1f} min; the deadline is {self.deadline_minutes} min."
-        )
-
-
-def run_batch_bench(config: ProjectConfig, *, rows: int | None = None) -> BatchBenchReport:
-    """Time `score_file` on rows drawn from the model's reference.
-
-    Writes reports/batch_bench.json; nothing is added to the prediction log.
-    """
-    import tempfile
-
-    model = ModelRegistry(config).load()
-    reference = pd.read_parquet(model.reference_path, columns=model.schema.feature_names)
-    count = rows or min(config.data.rows_per_day, 200_000)
-    rng = np.random.default_rng(config.model.seed)
-    sample = reference.iloc[rng.integers(0, len(reference), count)].reset_index(drop=True)
-    with tempfile.TemporaryDirectory() as folder:
-        source = Path(folder) / "input.parquet"
-        sample.to_parquet(source, index=False)
-        from .engines import engine_for
-
-        engine = engine_for(config)
-        result = engine.score_file(source, Path(folder) / "output.parquet", log_predictions=False)
-    rate = result.rows_per_second
-    estimate = config.data.rows_per_day / rate / 60
-    report = BatchBenchReport(
-        rows=count,
-        seconds=round(result.seconds, 3),
-        rows_per_second=round(rate, 1),
-        rows_per_day=config.data.rows_per_day,
-        estimated_minutes=round(estimate, 4),
-        deadline_minutes=config.batch.deadline_minutes,
-        passed=bool(estimate <= config.batch.deadline_minutes),
-    )
-    config.reports_dir.mkdir(parents=True, exist_ok=True)
-    payload: dict[str, Any] = asdict(report)
-    (config.reports_dir / BENCH_REPORT).write_text(json.dumps(payload, indent=2) + "\n")
-    return report

@@ -309,6 +309,11 @@ def improves(value: float, other: float, *, direction: Direction) -> bool:
     return value > other if direction == "higher" else value < other
 
 
+def gain(value: float, other: float, *, direction: Direction) -> float:
+    """How much better `value` is than `other` (negative when worse), in the metric's units."""
+    return value - other if direction == "higher" else other - value
+
+
 def reaches(value: float, threshold: float, *, direction: Direction) -> bool:
     """True when `value` reaches `threshold` for a metric of `direction`."""
     return value >= threshold if direction == "higher" else value <= threshold

@@ -15,7 +15,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from ..metrics import Direction, improves, reaches
+from ..metrics import Direction, gain, improves, reaches
 
 
 @dataclass(frozen=True)
@@ -65,8 +65,7 @@ class EvaluationResult:
         """Relative improvement over the baseline (positive is better, either direction)."""
         if not self.baseline or not math.isfinite(self.baseline):
             return math.nan
-        change = (self.value - self.baseline) / abs(self.baseline)
-        return change if improves(1.0, 0.0, direction=self.direction) else -change
+        return gain(self.value, self.baseline, direction=self.direction) / abs(self.baseline)
 
     def to_json(self) -> dict[str, Any]:
         """The stable keys of reports/evaluation.json."""

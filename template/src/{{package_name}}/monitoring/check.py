@@ -175,8 +175,7 @@ def _check_project(
         if PREDICTION not in cur_frame.columns and model is not None:
             cur_frame = _with_predictions(cur_frame, model, config)
     kinds: dict[str, Kind] = {spec.name: spec.kind for spec in schema.features}
-    multiclass = config.problem.type == "multiclass_classification"
-    kinds[PREDICTION] = "categorical" if multiclass else "numeric"
+    kinds[PREDICTION] = config.problem_type.prediction_kind
     version = model.version if model is not None and reference is None else None
     notes: dict[str, str] = {}
     overrides = _one_row_per_query(cur_frame, schema.group_column, schema.query_level_names)

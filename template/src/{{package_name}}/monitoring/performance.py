@@ -13,10 +13,10 @@ import warnings
 from dataclasses import asdict, dataclass
 from typing import Any
 
-import numpy as np
 import pandas as pd
 
 from ..config import ProjectConfig
+from ..metrics import gain
 
 
 @dataclass(frozen=True)
@@ -82,11 +82,7 @@ def performance_drift(
         )
     tolerance = config.monitoring.performance_tolerance
     allowed = abs(reference) * tolerance
-    worse = (
-        value < reference - allowed
-        if config.metric.direction == "higher"
-        else (value > reference + allowed)
-    )
+    worse = gain(value, reference, direction=config.metric.direction) < -allowed
     return PerformanceResult(
         metric=metric_name,
         direction=config.metric.direction,
@@ -115,30 +111,17 @@ def _reference_value(model: Any | None) -> float | None:
 
 
 def _metric_value(labelled: pd.DataFrame, config: ProjectConfig) -> float | None:
-    from ..metrics import compute
-
-    problem = config.problem.type
+    problem = config.problem_type
+    if problem.output_width > 1 and config.metric.primary == "log_loss":
+        return None  # the log keeps the predicted class, not the probabilities
     y_true = labelled[config.feature_schema.label.name].to_numpy(dtype=float)
-    scores = labelled["prediction"].to_numpy(dtype=float)
-    if problem == "multiclass_classification":
-        if config.metric.primary == "log_loss":
-            return None  # the log keeps the predicted class, not the probabilities
-        classes = int(config.problem.n_classes or config.feature_schema.label.n_classes or 2)
-        codes = np.clip(scores.astype(int), 0, classes - 1)
-        scores = np.eye(classes)[codes]
+    outputs = problem.logged_outputs(labelled["prediction"].to_numpy(dtype=float))
     groups = None
     group_column = config.feature_schema.group_column
-    if problem == "ranking":
+    if problem.grouped:
         if not group_column or group_column not in labelled.columns:
             return None
         groups = labelled[group_column].to_numpy()
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
-        return compute(
-            config.metric.primary,
-            problem,
-            y_true,
-            scores,
-            groups=groups,
-            k=config.problem.ranking_k or 10,
-        )
+        return problem.score(config.metric.primary, y_true, outputs, groups)

@@ -90,6 +90,11 @@ class MulticlassClassification(ProblemBase):
     def point_predictions(self, outputs: np.ndarray) -> np.ndarray:
         return np.asarray(outputs).argmax(axis=1).astype(np.float64)
 
+    def logged_outputs(self, points: np.ndarray) -> np.ndarray:
+        """The log keeps the predicted class: a one-hot row per prediction."""
+        codes = np.clip(np.nan_to_num(points).astype(int), 0, self.n_classes - 1)
+        return np.eye(self.n_classes)[codes]
+
     def response_fields(self, outputs: np.ndarray) -> dict[str, Any]:
         return {
             "predictions": np.asarray(outputs).argmax(axis=1).tolist(),

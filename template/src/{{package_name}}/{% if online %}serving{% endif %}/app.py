@@ -52,8 +52,7 @@ async def _start(state: ServingState) -> None:
         return
     predict = partial(model.predict, num_threads=1)  # one thread: a worker per core
     predict(np.full((1, len(model.schema.features)), np.nan))  # warm-up call
-    n_classes = config.problem.n_classes if state.multiclass else None
-    bounds = prediction_bounds(_reference_predictions(model), multiclass=n_classes)
+    bounds = prediction_bounds(_reference_predictions(model), problem=config.problem_type)
     state.metrics.predictions.reset(bounds)
     state.metrics.model_loaded.labels(model.version).set(1)
     if config.serving.batching:
@@ -119,14 +118,14 @@ def _invalid(request: Request, error: Exception) -> JSONResponse:
 def create_app(config: ProjectConfig) -> FastAPI:
     """The service for `config`; the model is loaded when the app starts."""
     serving = config.serving
-    ranking = config.problem.type == "ranking"
+    problem = config.problem_type
     payloads = build_payload_models(
         config.feature_schema,
         max_rows=serving.max_rows_per_request,
         max_candidates=serving.max_candidates,
-        ranking=ranking,
+        ranking=problem.grouped,  # a grouped problem scores a query's candidates: /rank
     )
-    metrics = ServingMetrics(prediction_bounds(None, multiclass=None))
+    metrics = ServingMetrics(prediction_bounds(None, problem=problem), problem.point_predictions)
     app = FastAPI(
         title=config.project.name,
         version=config.project.slug,

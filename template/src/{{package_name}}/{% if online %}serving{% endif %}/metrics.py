@@ -10,12 +10,14 @@ numbers; sum them in Prometheus.
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 
 import numpy as np
 from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram
 from prometheus_client.core import HistogramMetricFamily, Metric
 from prometheus_client.registry import Collector
+
+from ..problems import ProblemType
 
 LATENCY_BUCKETS = (0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0)
 BATCH_BUCKETS = (1, 2, 4, 8, 16, 32, 64, 128, 256, 512, 1024, 2048, 4096)
@@ -58,8 +60,13 @@ class PredictionHistogram(Collector):
 class ServingMetrics:
     """The metrics one app exposes on GET /metrics."""
 
-    def __init__(self, prediction_bounds: Sequence[float]) -> None:
+    def __init__(
+        self,
+        prediction_bounds: Sequence[float],
+        point_predictions: Callable[[np.ndarray], np.ndarray],
+    ) -> None:
         self.registry = CollectorRegistry(auto_describe=True)
+        self._point_predictions = point_predictions
         self.requests = Counter(
             "http_requests",
             "HTTP requests by path and status code",
@@ -110,14 +117,13 @@ class ServingMetrics:
 
     def observe_batch(self, outputs: np.ndarray) -> None:
         self.batch_rows.observe(len(outputs))
-        values = outputs.argmax(axis=1).astype(np.float64) if outputs.ndim == 2 else outputs
-        self.predictions.observe(values)
+        self.predictions.observe(self._point_predictions(outputs))
 
 
-def prediction_bounds(reference: np.ndarray | None, *, multiclass: int | None) -> list[float]:
-    """Bucket bounds: class ids for multiclass, else deciles of the reference predictions."""
-    if multiclass:
-        return [k + 0.5 for k in range(multiclass - 1)]
+def prediction_bounds(reference: np.ndarray | None, *, problem: ProblemType) -> list[float]:
+    """Bucket bounds: between class ids for a predicted class, else reference deciles."""
+    if problem.prediction_kind == "categorical":
+        return [k + 0.5 for k in range(problem.output_width - 1)]
     if reference is not None:
         finite = reference[np.isfinite(reference)]
         if finite.size:

@@ -116,11 +116,7 @@ def build_router(payloads: PayloadModels) -> APIRouter:
         request_id = _request_id(request)
         state.log(request_id, columns, outputs)
         content: dict[str, Any] = {"model_version": model.version, "request_id": request_id}
-        if state.multiclass:
-            content["predictions"] = outputs.argmax(axis=1).tolist()
-            content["probabilities"] = outputs.tolist()
-        else:
-            content["predictions"] = outputs.tolist()
+        content.update(state.config.problem_type.response_fields(outputs))
         return _json(content, request_id)
 
     rank_model = payloads.rank

@@ -31,10 +31,6 @@ class ServingState:
     batcher: MicroBatcher | None = None
     predlog: PredictionLogger | None = None
 
-    @property
-    def multiclass(self) -> bool:
-        return self.config.problem.type == "multiclass_classification"
-
     def require_model(self) -> LoadedModel:
         if self.model is None:
             raise RequestRejected(503, f"model not ready: {self.load_error}")
@@ -52,6 +48,6 @@ class ServingState:
     def log(self, request_id: str, columns: dict[str, list[Any]], outputs: np.ndarray) -> None:
         if self.predlog is None or self.model is None:
             return
-        values = outputs.argmax(axis=1) if outputs.ndim == 2 else outputs
+        values = self.config.problem_type.point_predictions(outputs)
         if not self.predlog.log(request_id, self.model.version, columns, values):
             self.metrics.log_dropped.inc(len(values))
