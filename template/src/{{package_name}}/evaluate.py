@@ -19,11 +19,17 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from .bootstrap import bootstrap_interval
 from .config import ProjectConfig
 from .data import load_dataset, scale_engine, time_split
 from .features import encode_frame
-from .metrics import UndefinedMetricWarning, compute, get_metric
+from .metrics import (
+    UndefinedMetricWarning,
+    bootstrap_interval,
+    compute,
+    get_metric,
+    is_better,
+    passes,
+)
 from .registry import LoadedModel, ModelRegistry
 
 MISSING_SLICE = "(missing)"
@@ -61,17 +67,13 @@ class EvaluationResult:
 
     @property
     def reaches_threshold(self) -> bool:
-        if self.direction == "higher":
-            return self.value >= self.threshold
-        return self.value <= self.threshold
+        return passes(self.value, self.threshold, direction=self.direction)
 
     @property
     def beats_baseline(self) -> bool:
         if not math.isfinite(self.baseline):
             return True
-        return (
-            self.value > self.baseline if self.direction == "higher" else self.value < self.baseline
-        )
+        return is_better(self.value, self.baseline, direction=self.direction)
 
     @property
     def lift(self) -> float:
@@ -168,9 +170,9 @@ def release_gate(value: float, *, baseline: float, threshold: float, direction: 
     """
     if not math.isfinite(value):
         return False
-    if direction == "higher":
-        return value >= threshold and (not math.isfinite(baseline) or value > baseline)
-    return value <= threshold and (not math.isfinite(baseline) or value < baseline)
+    return passes(value, threshold, direction=direction) and (
+        not math.isfinite(baseline) or is_better(value, baseline, direction=direction)
+    )
 
 
 def score_test_split(config: ProjectConfig, model: LoadedModel) -> TestSet:

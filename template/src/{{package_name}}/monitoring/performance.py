@@ -17,6 +17,7 @@ import numpy as np
 import pandas as pd
 
 from ..config import ProjectConfig
+from ..metrics import is_better
 
 
 @dataclass(frozen=True)
@@ -82,10 +83,8 @@ def performance_drift(
         )
     tolerance = config.monitoring.performance_tolerance
     allowed = abs(reference) * tolerance
-    worse = (
-        value < reference - allowed
-        if config.metric.direction == "higher"
-        else (value > reference + allowed)
+    worse = abs(value - reference) > allowed and is_better(
+        reference, value, direction=config.metric.direction
     )
     return PerformanceResult(
         metric=metric_name,

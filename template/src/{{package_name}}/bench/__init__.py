@@ -1,0 +1,1 @@
+"""Benchmarks that print numbers; not imported by the runtime code."""
