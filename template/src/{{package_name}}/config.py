@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import hashlib
 import json
-import math
 import os
 from functools import cached_property
 from pathlib import Path
@@ -250,12 +249,10 @@ class ProjectConfig(_Section):
                 "the metric registry) or correct it"
             )
         threshold = metric.get("threshold")
-        low = -math.inf if primary.low is None else primary.low
-        high = math.inf if primary.high is None else primary.high
-        if isinstance(threshold, int | float) and not low <= threshold <= high:
+        if isinstance(threshold, int | float) and not primary.in_range(threshold):
             raise ValueError(
                 f"metric.threshold {threshold} is outside the range of {primary.name} "
-                f"({low:g} to {high:g})"
+                f"({primary.range_text})"
             )
         return {**data, "metric": {**metric, "direction": primary.direction}}
 

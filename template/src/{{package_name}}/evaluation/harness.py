@@ -17,10 +17,9 @@ from typing import Any
 
 import numpy as np
 
-from ..bootstrap import bootstrap_interval
 from ..config import ProjectConfig
 from ..engines import engine_for
-from ..metrics import UndefinedMetricWarning, get_metric
+from ..metrics import UndefinedMetricWarning, bootstrap_interval, get_metric
 from ..registry import LoadedModel, ModelRegistry
 from .model_card import write_model_card
 from .report import write_html

@@ -13,7 +13,7 @@ from pathlib import Path
 from typing import Any
 
 from ..config import ProjectConfig
-from ..metrics import improves
+from ..metrics import is_better
 from ..registry import LoadedModel
 from .results import EvaluationResult
 
@@ -112,9 +112,9 @@ def _weakest(result: EvaluationResult) -> str:
 
     def worse_first(a: tuple[str, str, dict[str, Any]], b: tuple[str, str, dict[str, Any]]) -> int:
         first, second = a[2]["value"], b[2]["value"]
-        if improves(second, first, direction=result.direction):
+        if is_better(second, first, direction=result.direction):
             return -1
-        return 1 if improves(first, second, direction=result.direction) else 0
+        return 1 if is_better(first, second, direction=result.direction) else 0
 
     lines = [
         f"- `{feature}` = `{category}`: {result.metric} {_fmt(entry['value'])} "

@@ -15,7 +15,7 @@ import numpy as np
 from matplotlib.figure import Figure
 from sklearn import metrics as skm
 
-from ..metrics import ndcg_at_k_score
+from ..metrics import ndcg_at_k_score, roc_auc_score
 
 if TYPE_CHECKING:
     from matplotlib.axes import Axes
@@ -38,7 +38,7 @@ def render_png(draw: Any, *args: Any) -> str:
 
 def roc(axes: Axes, y: np.ndarray, p: np.ndarray) -> None:
     fpr, tpr, _ = skm.roc_curve(y, p)
-    axes.plot(fpr, tpr, color=MODEL_COLOR, label=f"model (AUC {skm.roc_auc_score(y, p):.3f})")
+    axes.plot(fpr, tpr, color=MODEL_COLOR, label=f"model (AUC {roc_auc_score(y, p):.3f})")
     axes.plot([0, 1], [0, 1], color=BASELINE_COLOR, linestyle="--", label="baseline (AUC 0.5)")
     axes.set(xlabel="false positive rate", ylabel="true positive rate")
     axes.legend(loc="lower right")

@@ -15,7 +15,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from ..metrics import Direction, gain, improves, reaches
+from ..metrics import Direction, gain, is_better, passes
 
 
 @dataclass(frozen=True)
@@ -52,13 +52,13 @@ class EvaluationResult:
 
     @property
     def reaches_threshold(self) -> bool:
-        return reaches(self.value, self.threshold, direction=self.direction)
+        return passes(self.value, self.threshold, direction=self.direction)
 
     @property
     def beats_baseline(self) -> bool:
         if not math.isfinite(self.baseline):
             return True
-        return improves(self.value, self.baseline, direction=self.direction)
+        return is_better(self.value, self.baseline, direction=self.direction)
 
     @property
     def lift(self) -> float:
@@ -104,8 +104,8 @@ def release_gate(value: float, *, baseline: float, threshold: float, direction: 
     """
     if not math.isfinite(value):
         return False
-    beats = not math.isfinite(baseline) or improves(value, baseline, direction=direction)
-    return reaches(value, threshold, direction=direction) and beats
+    beats = not math.isfinite(baseline) or is_better(value, baseline, direction=direction)
+    return passes(value, threshold, direction=direction) and beats
 
 
 def finite_or_none(value: float | None) -> float | None:
