@@ -247,7 +247,11 @@ def project_env(template_repo: Path, tmp_path_factory: pytest.TempPathFactory) -
         project = generate(template_repo, scratch / f"variant{index}", **answers)
         requirements.update(_dependencies(project))
     ordered = sorted(requirements)
-    key = hashlib.sha256("\n".join([sys.version, *ordered]).encode()).hexdigest()[:16]
+    # Compiled to bytecode once here: the machines set PYTHONDONTWRITEBYTECODE, so
+    # otherwise every Python start (CLI runs, servers, Ray workers) recompiles
+    # numpy, pandas, LightGBM... from source, seconds each time.
+    install = ["--compile-bytecode"]
+    key = hashlib.sha256("\n".join([sys.version, *install, *ordered]).encode()).hexdigest()[:16]
     # One environment per pytest-xdist worker: generated projects often share a
     # package name, and two workers installing theirs into one env would swap
     # them under each other's tests. uv hard-links from its cache, so a second
@@ -262,9 +266,10 @@ def project_env(template_repo: Path, tmp_path_factory: pytest.TempPathFactory) -
                 check=True,
             )
             subprocess.run(
-                [_uv(), "pip", "install", "--quiet", "--python", str(env.python), *ordered],
+                [_uv(), "pip", "install", "--quiet", *install, "--python", str(env.python),
+                 *ordered],
                 check=True,
-            )
+            )  # fmt: skip
             (env.root / ".complete").write_text("\n".join(ordered))
     return env
 
@@ -277,6 +282,27 @@ def run_project_tests(env: ProjectEnv, project: Path, *pytest_args: str) -> str:
     )
     STATS["generated projects that ran their own tests"] += 1
     return result.stdout
+
+
+# Slow test files, longest first (measured): started first, they finish while
+# the short tests fill the other worker, so the run ends when the work does.
+SLOWEST_FIRST = (
+    "test_scale_tiers.py",
+    "test_update.py",
+    "test_generated_projects.py",
+    "test_serving.py",
+    "test_new_user.py",
+    "test_training_pipeline.py",
+    "test_typing.py",
+)
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    def rank(item: pytest.Item) -> int:
+        name = item.path.name
+        return SLOWEST_FIRST.index(name) if name in SLOWEST_FIRST else len(SLOWEST_FIRST)
+
+    items.sort(key=rank)  # stable: the order inside a file is kept
 
 
 # pytest-xdist: each worker counts its own STATS and hands them to the

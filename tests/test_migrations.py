@@ -1,4 +1,4 @@
-"""Migrations: the runner, the 0.2.0 key rename, and how copier.yml wires them.
+"""Migrations: the runner, the 0.2.0 key rename, the 0.3.0 moved modules, the wiring.
 
 The rename edits YAML text line by line; these tests pin down that it changes
 exactly one key, keeps comments and user values, and is idempotent. The update
@@ -25,8 +25,11 @@ from releases import CHANGELOG, ReleaseRepo
 HOOKS = TEMPLATE_ROOT / "hooks"
 RUNNER = HOOKS / "migrate.py"
 RENAME = HOOKS / "migrations" / "v0.2.0-01-paths-schema-file.py"
+MOVED = HOOKS / "migrations" / "v0.3.0-01-moved-modules.py"
 runner: dict[str, Any] = runpy.run_path(str(RUNNER))
 rename: dict[str, Any] = runpy.run_path(str(RENAME))
+moved: dict[str, Any] = runpy.run_path(str(MOVED))
+RELEASE_0_2_0 = "ca5846904423d0f9f8e134cab1e62767f18f858b"
 
 PROJECT_YAML = """\
 # Run-time configuration; edited by the team.
@@ -226,6 +229,90 @@ def test_runner_orders_scripts_and_names_the_one_that_fails(tmp_path: Path) -> N
     (scripts / "rename_things.py").write_text(body.format("return []"))
     with pytest.raises(runner["MigrationError"], match="not named v<version>"):
         runner["discover"](scripts)
+
+
+# ------------------------------------------------------ 0.3.0: moved modules ---
+
+
+def released_file(template_path: str) -> bytes:
+    """A file of the template as release 0.2.0 had it (plain files render unchanged)."""
+    return subprocess.run(
+        ["git", "show", f"{RELEASE_0_2_0}:template/src/{{{{package_name}}}}/{template_path}"],
+        cwd=TEMPLATE_ROOT,
+        capture_output=True,
+        check=True,
+    ).stdout
+
+
+def updated_project(root: Path, files: dict[str, bytes]) -> Path:
+    """A project whose last commit holds `files`, which the update then removed."""
+    root.mkdir(parents=True)
+    (root / ".copier-answers.yml").write_text("_commit: 0.2.0\npackage_name: team_pkg\n")
+    for name, content in files.items():
+        (root / name).parent.mkdir(parents=True, exist_ok=True)
+        (root / name).write_bytes(content)
+    git(root, "init", "-q")
+    git(root, "add", "-A")
+    git(root, "commit", "-q", "-m", "before the update")
+    for name in files:
+        (root / name).unlink()  # what copier update does to a module the template moved
+    return root
+
+
+def test_the_released_hashes_are_the_released_files() -> None:
+    """Edit detection is only as good as the hashes: each must be its 0.2.0 file."""
+    import hashlib
+
+    for old, hashes in moved["RELEASED"].items():
+        template_path = old.replace("serving/", "{% if online %}serving{% endif %}/")
+        template_path = template_path.replace(
+            "out_of_core/", "{% if data_scale == 'out_of_core' %}out_of_core{% endif %}/"
+        ).replace("cluster/", "{% if data_scale == 'cluster' %}cluster{% endif %}/")
+        if template_path == "partitioned.py":
+            template_path = "{% if data_scale != 'memory' %}partitioned.py{% endif %}"
+        assert hashlib.sha256(released_file(template_path)).hexdigest() in hashes, old
+    assert set(moved["RELEASED"]) == set(moved["MOVED"])
+
+
+def test_an_edited_moved_module_is_kept_and_an_untouched_one_is_not(tmp_path: Path) -> None:
+    edited = released_file("baseline.py") + b"\n# team-edit: our own baseline tweak\n"
+    project = updated_project(
+        tmp_path / "p",
+        {
+            "src/team_pkg/baseline.py": edited,
+            "src/team_pkg/evaluate.py": released_file("evaluate.py"),
+        },
+    )
+    changed = moved["migrate"](project)
+    kept = project / "template-update-0.3.0" / "src/team_pkg/baseline.py"
+    assert kept.read_bytes() == edited
+    assert not (project / "template-update-0.3.0/src/team_pkg/evaluate.py").exists()
+    readme = (project / "template-update-0.3.0" / "README.md").read_text()
+    assert "`src/team_pkg/baseline.py`" in readme and "problems/<type>.py" in readme
+    assert sorted(changed) == [
+        "template-update-0.3.0/README.md",
+        "template-update-0.3.0/src/team_pkg/baseline.py",
+    ]
+    assert moved["migrate"](project) == []  # idempotent
+
+
+def test_dry_run_reports_and_writes_nothing(tmp_path: Path) -> None:
+    project = updated_project(tmp_path / "p", {"src/team_pkg/metrics.py": b"# ours\n"})
+    assert sorted(moved["migrate"](project, dry_run=True)) == [
+        "template-update-0.3.0/README.md",
+        "template-update-0.3.0/src/team_pkg/metrics.py",
+    ]
+    assert not (project / "template-update-0.3.0").exists()
+
+
+def test_a_module_still_in_the_tree_or_never_committed_is_left_alone(tmp_path: Path) -> None:
+    project = updated_project(tmp_path / "p", {"src/team_pkg/bootstrap.py": b"# ours\n"})
+    (project / "src/team_pkg/bootstrap.py").write_bytes(b"# still here\n")
+    assert moved["migrate"](project) == []
+    (project / "src/team_pkg/bootstrap.py").unlink()
+    git(project, "rm", "-q", "--cached", "src/team_pkg/bootstrap.py")
+    git(project, "commit", "-q", "-m", "gone")
+    assert moved["migrate"](project) == []
 
 
 # ------------------------------------------------------------ the wiring ---

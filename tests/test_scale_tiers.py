@@ -70,8 +70,8 @@ def test_tier_project_passes_its_tests_and_runs_the_pipeline(
         data_scale=tier,
         serving_mode="batch",
     )
-    source = project / "src" / package
-    assert (source / spec["module"]).is_dir() and not (source / spec["absent"]).exists()
+    engines = project / "src" / package / "engines"  # one engine per tier (engines/)
+    assert (engines / spec["module"]).is_dir() and not (engines / spec["absent"]).exists()
     output = run_project_tests(project_env, project)
     assert " passed" in output and " failed" not in output
 

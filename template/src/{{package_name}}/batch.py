@@ -18,6 +18,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import TypedDict, Unpack
 
 import numpy as np
 import pandas as pd
@@ -112,15 +113,17 @@ def with_query_ids(
     return {**columns, group: frame[group].astype(str).to_numpy()}
 
 
+class ScoreOptions(TypedDict, total=False):
+    """How a batch run scores: every engine's `score_file` takes these."""
+
+    chunk_rows: int | None  # rows read, checked and scored at a time (default batch.chunk_rows)
+    log_predictions: bool | None  # write the scored rows to the prediction log (default: config)
+    version: str | None  # the model version (default: the promoted one)
+    run_id: str | None  # the run's id in the output and the log (default: a new one)
+
+
 def score_chunked(
-    config: ProjectConfig,
-    input_path: Path,
-    output_path: Path,
-    *,
-    chunk_rows: int | None = None,
-    log_predictions: bool | None = None,
-    version: str | None = None,
-    run_id: str | None = None,
+    config: ProjectConfig, input_path: Path, output_path: Path, **options: Unpack[ScoreOptions]
 ) -> BatchResult:
     """Score `input_path` into `output_path` (Parquet); bad rows go to `<output>.rejects.parquet`.
 
@@ -129,10 +132,11 @@ def score_chunked(
     altogether (every row would be rejected: the file, not its rows, is wrong).
     """
     started = time.perf_counter()
-    model = ModelRegistry(config).load(version)
-    run_id = run_id or new_run_id()
-    size = chunk_rows or config.batch.chunk_rows
-    log = config.batch.log_predictions if log_predictions is None else log_predictions
+    model = ModelRegistry(config).load(options.get("version"))
+    run_id = options.get("run_id") or new_run_id()
+    size = options.get("chunk_rows") or config.batch.chunk_rows
+    log = options.get("log_predictions")
+    log = config.batch.log_predictions if log is None else log
     output_path.parent.mkdir(parents=True, exist_ok=True)
     rejects_path = rejects_path_for(output_path)
     rejects_path.unlink(missing_ok=True)

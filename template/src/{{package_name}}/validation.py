@@ -15,7 +15,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Any, TypeAlias
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -23,7 +23,7 @@ import pandas as pd
 from .features import category_text
 from .schema import FeatureSchema, FeatureSpec, LabelSpec, SchemaError
 
-Column: TypeAlias = Sequence[Any] | np.ndarray | pd.Series
+Column = Any  # a pandas Series, a numpy array or a list of values
 MISSING_NOT_ALLOWED = "missing value, and the schema does not allow one"
 
 
@@ -73,7 +73,13 @@ def check_rows(
         raise SchemaError(f"missing column(s) {missing}; the schema expects {needed}")
     rows = len(columns[schema.feature_names[0]])
     checker = _Checker(rows)
-    cleaned = {spec.name: checker.feature(columns[spec.name], spec) for spec in schema.features}
+    passed = _numbers_that_pass(columns, schema)
+    cleaned = {
+        spec.name: passed[spec.name]
+        if spec.name in passed
+        else checker.feature(columns[spec.name], spec)
+        for spec in schema.features
+    }
     if require_label:
         checker.label(columns[schema.label.name], schema.label)
     if require_time:
@@ -104,6 +110,54 @@ def validate_frame(frame: pd.DataFrame, schema: FeatureSchema, *, require_label:
     )
 
 
+def _numbers_that_pass(
+    columns: Mapping[str, Column], schema: FeatureSchema
+) -> dict[str, np.ndarray]:
+    """The numeric columns that pass every numeric rule, checked all at once.
+
+    The same rules as `_Checker.feature`, on a (features x rows) matrix: a
+    one-row request costs a handful of numpy calls instead of a handful per
+    feature. Columns that break a rule (or are not plain numbers) are left for
+    `_Checker.feature`, which says which rule each row breaks.
+    """
+    names, low, high, required = _numeric_rules(schema)
+    found = [_plain_numbers(columns[name]) for name in names]
+    plain = {i: numbers[0] for i, numbers in enumerate(found) if numbers is not None}
+    keep = list(plain)
+    if not keep:
+        return {}
+    matrix = np.vstack([plain[i] for i in keep])
+    with np.errstate(invalid="ignore"):
+        bad = (matrix < low[keep, None]) | (matrix > high[keep, None]) | np.isinf(matrix)
+    bad |= np.isnan(matrix) & required[keep, None]
+    broken = bad.any(axis=1)
+    return {names[i]: matrix[row] for row, i in enumerate(keep) if not broken[row]}
+
+
+_RULES: dict[int, tuple[FeatureSchema, tuple[list[str], np.ndarray, np.ndarray, np.ndarray]]] = {}
+
+
+def _numeric_rules(schema: FeatureSchema) -> tuple[list[str], np.ndarray, np.ndarray, np.ndarray]:
+    """Per numeric feature: its name, lowest and highest value, whether a value is required.
+
+    Built once per schema object (kept alive here, so its id is never reused).
+    """
+    cached = _RULES.get(id(schema))
+    if cached is not None and cached[0] is schema:
+        return cached[1]
+    if len(_RULES) > 64:  # tests load many configs; a service loads one
+        _RULES.clear()
+    specs = schema.numeric_features
+    rules = (
+        [s.name for s in specs],
+        np.array([-np.inf if s.min is None else s.min for s in specs], dtype=np.float64),
+        np.array([np.inf if s.max is None else s.max for s in specs], dtype=np.float64),
+        np.array([not s.nullable for s in specs], dtype=bool),
+    )
+    _RULES[id(schema)] = (schema, rules)
+    return rules
+
+
 class _Checker:
     """Accumulates the first problem of each row, rule by rule."""
 
@@ -129,24 +183,42 @@ class _Checker:
             self.first[name] = (row, _plain(value), summary or problem)
 
     def feature(self, raw: Column, spec: FeatureSpec) -> np.ndarray:
-        absent = _missing(raw)
-        if not spec.nullable:
-            self.flag(absent, spec.name, MISSING_NOT_ALLOWED, raw)
+        """The cleaned column; rows that break a rule are flagged, in the rules' order.
+
+        Every rule is checked on the whole column at once, and the per-rule
+        bookkeeping runs only when some row breaks one (a service request is
+        usually one good row: this keeps its check to a few microseconds).
+        """
         if spec.kind == "numeric":
             values, not_numbers, booleans = _numbers(raw)
-            self.flag(booleans & ~absent, spec.name, "expected a number, got a boolean", raw)
-            self.flag(not_numbers & ~absent, spec.name, "not a number", raw)
-            self.flag(np.isinf(values), spec.name, "infinite value", raw)
-            if spec.min is not None:
-                self.flag(values < spec.min, spec.name, f"below the minimum {spec.min:g}", raw)
-            if spec.max is not None:
-                self.flag(values > spec.max, spec.name, f"above the maximum {spec.max:g}", raw)
-            return np.where(np.isfinite(values) & ~booleans, values, np.nan)
+            absent = np.isnan(values) & ~not_numbers & ~booleans
+            infinite = np.isinf(values)
+            below = values < spec.min if spec.min is not None else None
+            above = values > spec.max if spec.max is not None else None
+            bad = booleans | not_numbers | infinite
+            for mask in (below, above, None if spec.nullable else absent):
+                if mask is not None:
+                    bad = bad | mask
+            if bad.any():
+                if not spec.nullable:
+                    self.flag(absent, spec.name, MISSING_NOT_ALLOWED, raw)
+                self.flag(booleans, spec.name, "expected a number, got a boolean", raw)
+                self.flag(not_numbers, spec.name, "not a number", raw)
+                self.flag(infinite, spec.name, "infinite value", raw)
+                if below is not None:
+                    self.flag(below, spec.name, f"below the minimum {spec.min:g}", raw)
+                if above is not None:
+                    self.flag(above, spec.name, f"above the maximum {spec.max:g}", raw)
+                values = np.where(np.isfinite(values) & ~booleans, values, np.nan)
+            return values
         given = _objects(raw)
         text = np.array([category_text(v, spec.categories) for v in given], dtype=object)
-        unknown = np.asarray(pd.isna(text), dtype=bool) & ~absent
-        allowed = f"allowed are {list(spec.categories)}"
-        if unknown.any():
+        absent = np.fromiter((_is_missing(v) for v in given), dtype=bool, count=len(given))
+        unknown = np.fromiter((t is None for t in text), dtype=bool, count=len(text)) & ~absent
+        if unknown.any() or (not spec.nullable and absent.any()):
+            if not spec.nullable:
+                self.flag(absent, spec.name, MISSING_NOT_ALLOWED, raw)
+            allowed = f"allowed are {list(spec.categories)}"
             seen = sorted({str(_plain(v)) for v in np.asarray(given, dtype=object)[unknown]})
             summary = f"unknown categories {seen[:5]}; {allowed}"
             self.flag(unknown, spec.name, f"unknown category; {allowed}", raw, summary=summary)
@@ -172,12 +244,26 @@ class _Checker:
 
 
 def _missing(raw: Column) -> np.ndarray:
-    series = raw if isinstance(raw, pd.Series) else pd.Series(list(raw), dtype="object")
-    return np.asarray(series.isna(), dtype=bool)
+    if isinstance(raw, pd.Series):
+        return np.asarray(raw.isna(), dtype=bool)
+    if isinstance(raw, np.ndarray) and raw.dtype.kind == "f":
+        return np.isnan(raw)
+    return np.fromiter((_is_missing(v) for v in raw), dtype=bool, count=len(raw))
+
+
+def _is_missing(value: Any) -> bool:
+    return value is None or (isinstance(value, float | np.floating) and value != value)
 
 
 def _numbers(raw: Column) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """Floats (NaN where missing or unreadable), the unreadable rows, the boolean rows."""
+    """Floats (NaN where missing or unreadable), the unreadable rows, the boolean rows.
+
+    Lists of numbers and None (a service request) take a fast path without pandas.
+    """
+    if not isinstance(raw, pd.Series):
+        fast = _plain_numbers(raw)
+        if fast is not None:
+            return fast
     series = raw if isinstance(raw, pd.Series) else pd.Series(list(raw), dtype="object")
     if pd.api.types.is_bool_dtype(series):
         return np.full(len(series), np.nan), np.zeros(len(series), bool), np.ones(len(series), bool)
@@ -189,6 +275,23 @@ def _numbers(raw: Column) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     values[booleans] = np.nan
     not_numbers = np.isnan(values) & ~np.asarray(series.isna(), dtype=bool) & ~booleans
     return values, not_numbers, booleans
+
+
+def _plain_numbers(
+    raw: Sequence[Any] | np.ndarray,
+) -> tuple[np.ndarray, np.ndarray, np.ndarray] | None:
+    """`_numbers` for a list holding only numbers and None; None for anything else."""
+    if isinstance(raw, np.ndarray) and raw.dtype.kind in "fiu":
+        values = raw.astype(np.float64)
+    else:
+        if any(isinstance(v, bool | str) for v in raw):
+            return None
+        try:
+            values = np.array([np.nan if v is None else v for v in raw], dtype=np.float64)
+        except (TypeError, ValueError):
+            return None
+    nothing = np.zeros(len(values), dtype=bool)
+    return values, nothing, nothing
 
 
 def _objects(raw: Column) -> Sequence[Any] | np.ndarray:

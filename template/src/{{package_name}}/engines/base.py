@@ -11,10 +11,10 @@ from __future__ import annotations
 
 from contextlib import AbstractContextManager
 from pathlib import Path
-from typing import TYPE_CHECKING, Protocol
+from typing import TYPE_CHECKING, Protocol, Unpack
 
 if TYPE_CHECKING:
-    from ..batch import BatchResult
+    from ..batch import BatchResult, ScoreOptions
     from ..evaluation.results import TestSet
     from ..recipe import FittedModel
     from ..registry import LoadedModel
@@ -49,14 +49,7 @@ class Engine(Protocol):
         ...
 
     def score_file(
-        self,
-        input_path: Path,
-        output_path: Path,
-        *,
-        chunk_rows: int | None = None,
-        log_predictions: bool | None = None,
-        version: str | None = None,
-        run_id: str | None = None,
+        self, input_path: Path, output_path: Path, **options: Unpack[ScoreOptions]
     ) -> BatchResult:
         """Score a Parquet/CSV file into Parquet; bad rows go to a rejects file."""
         ...

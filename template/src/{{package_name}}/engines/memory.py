@@ -10,14 +10,14 @@ import time
 from contextlib import AbstractContextManager, nullcontext
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, Unpack
 
 import lightgbm as lgb
 import numpy as np
 import pandas as pd
 
 from .. import data
-from ..batch import BatchResult, score_chunked
+from ..batch import BatchResult, ScoreOptions, score_chunked
 from ..config import ProjectConfig
 from ..evaluation.results import TestSet
 from ..features import categorical_indices, encode_frame
@@ -124,24 +124,9 @@ class MemoryEngine:
         return target
 
     def score_file(
-        self,
-        input_path: Path,
-        output_path: Path,
-        *,
-        chunk_rows: int | None = None,
-        log_predictions: bool | None = None,
-        version: str | None = None,
-        run_id: str | None = None,
+        self, input_path: Path, output_path: Path, **options: Unpack[ScoreOptions]
     ) -> BatchResult:
-        return score_chunked(
-            self.config,
-            input_path,
-            output_path,
-            chunk_rows=chunk_rows,
-            log_predictions=log_predictions,
-            version=version,
-            run_id=run_id,
-        )
+        return score_chunked(self.config, input_path, output_path, **options)
 
 
 def _groups(frame: pd.DataFrame, config: ProjectConfig) -> np.ndarray | None:

@@ -1,21 +1,25 @@
 """Request models generated from the feature schema, and their error messages.
 
 The pydantic models are built at start-up from the same `FeatureSchema` that
-training validated its data with, so the service accepts exactly what the model
-was trained on: numeric features are finite numbers within the schema's range,
-categorical features one of the schema's categories, every feature present
-(nullable ones may be null) and nothing else. Bodies are parsed and validated
-in one step by pydantic-core (`model_validate_json`), the fastest path measured.
+training validated its data with. They check the body's shape and types (every
+feature present, numbers as JSON numbers, nothing else) in one step in
+pydantic-core (`model_validate_json`, the fastest path measured); the schema's
+row rules (ranges, categories, missing values) are `validation.check_rows`,
+the same code training and batch scoring run, so the three cannot disagree.
+The OpenAPI document still shows each feature's range and categories.
 """
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Annotated, Any, Literal
+from typing import Annotated, Any
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, create_model
+import numpy as np
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, WithJsonSchema, create_model
 
 from ..schema import FeatureSchema, FeatureSpec
+from ..validation import RowCheck
 
 _STRICT = ConfigDict(extra="forbid", strict=True, allow_inf_nan=False, frozen=True)
 
@@ -42,15 +46,23 @@ class PayloadModels:
 
 
 def _feature_type(spec: FeatureSpec, *, optional: bool) -> Any:
+    """The JSON type of a feature; its rules are documented here, checked by `check_rows`."""
+    documented: dict[str, Any]
     if spec.kind == "numeric":
-        annotation: Any = Annotated[
-            float, Field(ge=spec.min, le=spec.max, strict=True, allow_inf_nan=False)
-        ]
+        annotation: Any = Annotated[float, Field(strict=True, allow_inf_nan=False)]
+        documented = {"type": "number"}
+        if spec.min is not None:
+            documented["minimum"] = spec.min
+        if spec.max is not None:
+            documented["maximum"] = spec.max
     else:
-        annotation = Literal[spec.categories]
+        # Categories are text; numbers name numeric-coded ones (1 is the category "1").
+        annotation = str | int | float
+        documented = {"type": "string", "enum": list(spec.categories)}
+    # null always parses; whether a feature may be missing is a row rule (check_rows).
     if spec.nullable or optional:
-        annotation = annotation | None
-    return annotation
+        documented = {"anyOf": [documented, {"type": "null"}]}
+    return Annotated[annotation | None, WithJsonSchema(documented)]
 
 
 def _row_fields(schema: FeatureSchema, *, optional: bool) -> dict[str, Any]:
@@ -99,18 +111,20 @@ def rows_to_columns(rows: list[Any], names: list[str]) -> dict[str, list[Any]]:
     return {name: [getattr(row, name) for row in rows] for name in names}
 
 
-def candidates_to_columns(request: Any, schema: FeatureSchema) -> dict[str, list[Any]]:
+def candidates_to_columns(
+    request: Any, schema: FeatureSchema
+) -> tuple[dict[str, list[Any]], set[str]]:
     """Merge the query context into every candidate; name each missing or doubled feature.
 
     A feature is given either once in `context` (the same for every candidate,
-    such as the device) or in every candidate, never both.
+    such as the device) or in every candidate, never both. Returns the columns
+    and the names that came from the context.
     """
     context = request.context
     given = context.model_fields_set if context is not None else set()
     columns: dict[str, list[Any]] = {}
     errors: list[dict[str, str]] = []
-    for spec in schema.features:
-        name = spec.name
+    for name in schema.feature_names:
         if name in given:
             for index, candidate in enumerate(request.candidates):
                 if name in candidate.model_fields_set:
@@ -120,13 +134,9 @@ def candidates_to_columns(request: Any, schema: FeatureSchema) -> dict[str, list
                             "given both in context and in the candidate; give it once",
                         )
                     )
-            if getattr(context, name) is None and not spec.nullable:
-                errors.append(_error(f"context.{name}", "may not be null"))
             columns[name] = [getattr(context, name)] * len(request.candidates)
             continue
-        values = []
         for index, candidate in enumerate(request.candidates):
-            value = getattr(candidate, name)
             if name not in candidate.model_fields_set:
                 errors.append(
                     _error(
@@ -134,13 +144,23 @@ def candidates_to_columns(request: Any, schema: FeatureSchema) -> dict[str, list
                         "Field required (give it in the candidate or once in context)",
                     )
                 )
-            elif value is None and not spec.nullable:
-                errors.append(_error(f"candidates.{index}.{name}", "may not be null"))
-            values.append(value)
-        columns[name] = values
+        columns[name] = [getattr(candidate, name) for candidate in request.candidates]
     if errors:
         raise RequestRejected(422, _summary(errors), errors)
-    return columns
+    return columns, set(given)
+
+
+def rule_violations(check: RowCheck, field: Callable[[int, str], str]) -> RequestRejected:
+    """A 422 naming, for every row that breaks a schema rule, the field and the rule."""
+    errors: list[dict[str, str]] = []
+    seen: set[str] = set()
+    for row in np.flatnonzero(~check.good):
+        name, problem = str(check.problem_column[row]), str(check.problem[row])
+        where = field(int(row), name)
+        if where not in seen:  # a context value breaks the rule once, not once per candidate
+            seen.add(where)
+            errors.append(_error(where, problem))
+    return RequestRejected(422, _summary(errors), errors)
 
 
 def rejection_from(error: ValidationError) -> RequestRejected:

@@ -21,11 +21,13 @@ from pydantic import BaseModel, ValidationError
 from pydantic_core import to_json
 
 from ..features import encode_columns
+from ..validation import check_rows
 from .payloads import (
     PayloadModels,
     candidates_to_columns,
     rejection_from,
     rows_to_columns,
+    rule_violations,
 )
 from .state import ServingState
 
@@ -111,10 +113,12 @@ def build_router(payloads: PayloadModels) -> APIRouter:
         state: ServingState = request.app.state.serving
         model = state.require_model()
         body = await _parse(request, predict_model)
-        columns = rows_to_columns(body.rows, model.schema.feature_names)
-        outputs = await state.score(encode_columns(columns, model.schema))
+        check = check_rows(rows_to_columns(body.rows, model.schema.feature_names), model.schema)
+        if not check.good.all():
+            raise rule_violations(check, lambda row, name: f"rows.{row}.{name}")
+        outputs = await state.score(encode_columns(check.columns, model.schema))
         request_id = _request_id(request)
-        state.log(request_id, columns, outputs)
+        state.log(request_id, check.columns, outputs)
         content: dict[str, Any] = {"model_version": model.version, "request_id": request_id}
         content.update(state.config.problem_type.response_fields(outputs))
         return _json(content, request_id)
@@ -134,12 +138,21 @@ def build_router(payloads: PayloadModels) -> APIRouter:
         state: ServingState = request.app.state.serving
         model = state.require_model()
         body = await _parse(request, rank_model)
-        columns = candidates_to_columns(body, model.schema)
-        scores = await state.score(encode_columns(columns, model.schema))
+        columns, shared = candidates_to_columns(body, model.schema)
+        check = check_rows(columns, model.schema)
+        if not check.good.all():
+            raise rule_violations(
+                check,
+                lambda row, name: (
+                    f"context.{name}" if name in shared else f"candidates.{row}.{name}"
+                ),
+            )
+        scores = await state.score(encode_columns(check.columns, model.schema))
         request_id = _request_id(request)
         query = request_id if body.query_id is None else str(body.query_id)
         group = model.schema.group_column or "query_id"
-        state.log(request_id, {**columns, group: [query] * len(scores)}, scores)
+        logged = {**check.columns, group: np.array([query] * len(scores), dtype=object)}
+        state.log(request_id, logged, scores)
         order = np.argsort(-scores, kind="stable")
         if body.top_k is not None:
             order = order[: body.top_k]

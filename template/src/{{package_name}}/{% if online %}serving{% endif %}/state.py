@@ -6,6 +6,7 @@ at start-up, `routes` reads it, so the handlers never import the app factory.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -45,7 +46,7 @@ class ServingState:
         self.metrics.observe_batch(outputs)
         return outputs
 
-    def log(self, request_id: str, columns: dict[str, list[Any]], outputs: np.ndarray) -> None:
+    def log(self, request_id: str, columns: Mapping[str, Any], outputs: np.ndarray) -> None:
         if self.predlog is None or self.model is None:
             return
         values = self.config.problem_type.point_predictions(outputs)

@@ -12,7 +12,7 @@ import shutil
 import time
 from functools import partial
 from pathlib import Path
-from typing import Any, cast
+from typing import Any, Unpack, cast
 
 import numpy as np
 import pandas as pd
@@ -84,17 +84,15 @@ def score_file(
     config: ProjectConfig,
     input_path: Path,
     output_path: Path,
-    *,
-    chunk_rows: int | None = None,
-    log_predictions: bool | None = None,
-    version: str | None = None,
-    run_id: str | None = None,
+    **options: Unpack[batch_module.ScoreOptions],
 ) -> batch_module.BatchResult:
-    """`batch.score_file` with the checking and scoring done by Ray Data tasks."""
+    """`batch.score_chunked` with the checking and scoring done by Ray Data tasks."""
     started = time.perf_counter()
-    model = ModelRegistry(config).load(version)
-    run_id = run_id or batch_module.new_run_id()
-    log = config.batch.log_predictions if log_predictions is None else log_predictions
+    model = ModelRegistry(config).load(options.get("version"))
+    run_id = options.get("run_id") or batch_module.new_run_id()
+    log = options.get("log_predictions")
+    log = config.batch.log_predictions if log is None else log
+    chunk_rows = options.get("chunk_rows")
     output_path.parent.mkdir(parents=True, exist_ok=True)
     rejects_path = batch_module.rejects_path_for(output_path)
     rejects_path.unlink(missing_ok=True)

@@ -9,8 +9,9 @@ from __future__ import annotations
 from contextlib import AbstractContextManager, nullcontext
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Unpack
 
-from ...batch import BatchResult, score_chunked
+from ...batch import BatchResult, ScoreOptions, score_chunked
 from ...config import ProjectConfig
 from ...evaluation.results import TestSet
 from ...recipe import FittedModel
@@ -43,22 +44,7 @@ class OutOfCoreEngine:
         return write_test_split(self.config)
 
     def score_file(
-        self,
-        input_path: Path,
-        output_path: Path,
-        *,
-        chunk_rows: int | None = None,
-        log_predictions: bool | None = None,
-        version: str | None = None,
-        run_id: str | None = None,
+        self, input_path: Path, output_path: Path, **options: Unpack[ScoreOptions]
     ) -> BatchResult:
         """Batch scoring streams the input in chunks already, as in memory."""
-        return score_chunked(
-            self.config,
-            input_path,
-            output_path,
-            chunk_rows=chunk_rows,
-            log_predictions=log_predictions,
-            version=version,
-            run_id=run_id,
-        )
+        return score_chunked(self.config, input_path, output_path, **options)
