@@ -265,6 +265,11 @@ class ProjectConfig(_Section):
             build_problem(self.problem.model_dump(), self.feature_schema)
         except ProblemError as error:
             raise ValueError(str(error)) from None
+        if self.feature_schema.time_column is None and self.data.scale != "memory":
+            raise ValueError(
+                f"the {self.data.scale} tier splits its partitions by time, so configs/"
+                "schema.yaml needs a time_column (data without timestamps: the memory tier)"
+            )
         return self
 
     def model_copy(self, *, update: Any = None, deep: bool = False) -> ProjectConfig:

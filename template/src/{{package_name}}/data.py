@@ -1,9 +1,11 @@
-"""Data in: synthetic sample data, real data from Parquet/CSV, and time-based splits.
+"""Data in: sample data, real data from Parquet/CSV, and the train/validation/test split.
 
-The sample lets the whole pipeline run before real data exists. It follows the
-feature schema, has missing values, a timestamp and a label with real signal,
-so a model has something to learn and the baseline something to lose to.
-Splits are by time, never random: a model is always tested on the future.
+The sample lets the whole pipeline run before real data exists (and in CI,
+where a team's data is absent). It follows the feature schema, has missing
+values and a label with real signal, so a model has something to learn and
+the baseline something to lose to. With a time column the split is by time
+(a model is always tested on the future); without one it is random and
+seeded, which can flatter a model when the data drifts over time.
 """
 
 from __future__ import annotations
@@ -17,6 +19,7 @@ import pandas as pd
 
 from .config import ProjectConfig
 from .schema import FeatureSchema, SchemaError
+from .synthetic import schema_world
 from .validation import validate_frame
 
 SAMPLE_FILE = "sample.parquet"
@@ -44,32 +47,55 @@ def sample_path(config: ProjectConfig) -> Path:
 def make_sample(config: ProjectConfig, *, rows: int, seed: int) -> pd.DataFrame:
     """A synthetic table of about `rows` rows for the problem type, in time order.
 
-    The problem type draws its world (problems/); columns the schema adds on
-    top of the sample's get plausible noise, so a changed schema still runs.
+    While the schema is still the template's sample schema, the problem type
+    draws its own world (problems/); columns added on top get plausible noise.
+    Once the schema is the team's own (no sample column left), `synthetic`
+    draws rows from the schema alone, with a label the features predict.
     """
     rng = np.random.default_rng(seed)
-    schema = config.feature_schema
-    frame = _fit_to_schema(config.problem_type.sample(rng, rows), schema, rng)
-    frame = frame.sort_values([schema.time_column, *schema.group_columns], kind="stable")
+    schema, problem = config.feature_schema, config.problem_type
+    world = problem.sample(np.random.default_rng(seed), 200)
+    if not set(schema.feature_names) & set(world.columns):
+        return schema_world(rng, rows, schema, problem, start=SAMPLE_START, days=SAMPLE_DAYS)
+    frame = _fit_to_schema(problem.sample(rng, rows), schema, rng)
+    if schema.order_columns:
+        frame = frame.sort_values(schema.order_columns, kind="stable")
     return frame.reset_index(drop=True)
 
 
-def load_dataset(config: ProjectConfig) -> pd.DataFrame:
-    """Read `data.source` (or the sample), parse the time column and validate it."""
-    source = config.path(config.data.source) if config.data.source else sample_path(config)
-    frame = read_table(source)
+def load_dataset(config: ProjectConfig, source: Path | None = None) -> pd.DataFrame:
+    """Read `data.source` (or the sample), check it against the schema, encode the label.
+
+    The label comes back as class ids when the schema names its classes
+    (`label.classes`); the rows are in time (then query) order.
+    """
+    frame = read_table(source or dataset_path(config))
     schema = config.feature_schema
-    if schema.time_column in frame.columns:
-        try:
-            frame[schema.time_column] = pd.to_datetime(frame[schema.time_column], utc=True)
-        except (ValueError, TypeError) as error:
-            raise SchemaError(
-                f"column '{schema.time_column}': cannot read the values as timestamps ({error})"
-            ) from None
+    if schema.time_column and schema.time_column in frame.columns:
+        frame[schema.time_column] = parse_times(frame[schema.time_column], schema)
     validate_frame(frame, schema, require_label=True)
-    return frame.sort_values(
-        [schema.time_column, *schema.group_columns], kind="stable"
-    ).reset_index(drop=True)
+    frame[schema.label.name] = schema.label.encode(frame[schema.label.name])
+    if schema.order_columns:
+        frame = frame.sort_values(schema.order_columns, kind="stable")
+    return frame.reset_index(drop=True)
+
+
+def dataset_path(config: ProjectConfig) -> Path:
+    """Where the project's data is: `data.source`, or the sample when it is null."""
+    return config.path(config.data.source) if config.data.source else sample_path(config)
+
+
+def parse_times(values: pd.Series, schema: FeatureSchema) -> pd.Series:
+    """The time column as UTC timestamps, read with the schema's `time_format` when set."""
+    try:
+        return pd.to_datetime(values, utc=True, format=schema.time_format)
+    except (ValueError, TypeError) as error:
+        how = f"with time_format '{schema.time_format}'" if schema.time_format else "as timestamps"
+        raise SchemaError(
+            f"column '{schema.time_column}': cannot read the values {how} ({error}); set "
+            "time_format in configs/schema.yaml (day-first dates: '%d/%m/%Y'), or time_column: "
+            "null when the data has no timestamp"
+        ) from None
 
 
 def read_table(path: Path) -> pd.DataFrame:
@@ -88,11 +114,41 @@ def read_table(path: Path) -> pd.DataFrame:
     raise DataError(f"{path}: unsupported file type '{suffix}'; use Parquet or CSV")
 
 
+def split_dataset(frame: pd.DataFrame, config: ProjectConfig) -> Splits:
+    """By time when the schema has a time column, else random (seeded); queries stay whole."""
+    schema = config.feature_schema
+    if schema.time_column:
+        return time_split(frame, config)
+    return random_split(frame, config)
+
+
 def time_split(frame: pd.DataFrame, config: ProjectConfig) -> Splits:
     """Split by time: the oldest rows train, the newest test. Queries stay whole."""
     schema = config.feature_schema
-    ordered = frame.sort_values([schema.time_column, *schema.group_columns], kind="stable")
-    ordered = ordered.reset_index(drop=True)
+    ordered = frame.sort_values(schema.order_columns, kind="stable").reset_index(drop=True)
+    return _cut(ordered, config)
+
+
+def random_split(frame: pd.DataFrame, config: ProjectConfig) -> Splits:
+    """Split in a random order fixed by `model.seed` (whole queries when ranking).
+
+    For data without a timestamp: no model is tested on the future then, so
+    the test score can flatter it if the data changes over time.
+    """
+    schema = config.feature_schema
+    rng = np.random.default_rng(config.model.seed)
+    if schema.group_column:
+        queries = frame[schema.group_column].unique()
+        rank = pd.Series(rng.permutation(len(queries)), index=queries)
+        order = np.lexsort([frame[schema.group_column].map(rank).to_numpy()])
+    else:
+        order = rng.permutation(len(frame))
+    return _cut(frame.iloc[order].reset_index(drop=True), config)
+
+
+def _cut(ordered: pd.DataFrame, config: ProjectConfig) -> Splits:
+    """Cut ordered rows into train, validation and test by the configured shares."""
+    schema = config.feature_schema
     n = len(ordered)
     test_share, validation_share = config.data.test_fraction, config.data.validation_fraction
     cuts = [round(n * (1 - validation_share - test_share)), round(n * (1 - test_share))]
@@ -137,9 +193,11 @@ def _fit_to_schema(
             high = spec.max if spec.max is not None else low + 100.0
             values = pd.Series(rng.uniform(low, high, size=n))
         frame[spec.name] = values
-    start = SAMPLE_START
-    frame[schema.time_column] = start + pd.to_timedelta(frame.pop("_day") * SAMPLE_DAYS, unit="D")
-    frame = frame.rename(columns={"_label": schema.label.name})
+    days = frame.pop("_day")
+    if schema.time_column:
+        frame[schema.time_column] = SAMPLE_START + pd.to_timedelta(days * SAMPLE_DAYS, unit="D")
+    labels = frame.pop("_label")
+    frame[schema.label.name] = schema.label.decode(labels) if schema.label.classes else labels
     if schema.group_column:
         frame = frame.rename(columns={"_group": schema.group_column})
     columns = [*schema.input_columns, schema.label.name]

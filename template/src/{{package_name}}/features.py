@@ -13,7 +13,7 @@ from typing import Any
 
 import numpy as np
 
-from .schema import FeatureSchema, FeatureSpec
+from .schema import FeatureSchema, FeatureSpec, match_category
 
 Column = Sequence[Any] | np.ndarray
 
@@ -60,31 +60,11 @@ def decode_category(code: float, spec: FeatureSpec) -> str | None:
 def category_text(value: Any, categories: Collection[str]) -> str | None:
     """The category `value` stands for, in its canonical text; None if missing or unknown.
 
-    Numbers name categories by their shortest text, so `1`, `1.0` and `"1.0"`
-    are the category "1" (numeric-coded categories arrive as ints from JSON,
-    as floats from a CSV column with blanks, as text from a CSV read as text).
+    `1`, `1.0` and `"1"` are the same category wherever they come from
+    (JSON requests, CSV with blanks, Parquet, the drift reference); see
+    `schema.match_category`.
     """
-    if value is None or (isinstance(value, float | np.floating) and math.isnan(value)):
-        return None
-    if isinstance(value, str):
-        if value in categories:
-            return value
-        try:
-            number = float(value)
-        except ValueError:
-            return None
-    elif isinstance(value, bool | np.bool_):
-        text = str(bool(value))
-        return text if text in categories else None
-    elif isinstance(value, int | np.integer | float | np.floating):
-        number = float(value)
-    else:
-        text = str(value)
-        return text if text in categories else None
-    if not math.isfinite(number):
-        return None
-    text = str(int(number)) if number.is_integer() else repr(number)
-    return text if text in categories else None
+    return match_category(value, categories)
 
 
 def _encode(values: Column, spec: FeatureSpec) -> np.ndarray:

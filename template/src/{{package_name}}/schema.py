@@ -7,13 +7,57 @@ serving time. `validation.py` holds the row rules that follow from it.
 
 from __future__ import annotations
 
-from typing import Literal
+import math
+from collections.abc import Collection
+from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, model_validator
+import numpy as np
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
 
 class SchemaError(ValueError):
     """Data does not match the feature schema."""
+
+
+def canonical_text(value: Any) -> str | None:
+    """The text form a category or class value is kept in; None when it is missing.
+
+    Numbers name categories by their shortest text, so `1` and `1.0` are both
+    "1" (numeric-coded categories arrive as ints from JSON and YAML and as
+    floats from a CSV column with blanks). Text stays exactly as written, so
+    a code like "007" keeps its zeros.
+    """
+    if value is None or (isinstance(value, float | np.floating) and math.isnan(value)):
+        return None
+    if isinstance(value, str):
+        return value
+    if isinstance(value, bool | np.bool_):
+        return str(bool(value))
+    if isinstance(value, int | np.integer | float | np.floating):
+        number = float(value)
+        if not math.isfinite(number):
+            return None
+        return str(int(number)) if number.is_integer() else repr(number)
+    return str(value)
+
+
+def match_category(value: Any, names: Collection[str]) -> str | None:
+    """The one of `names` that `value` stands for; None when missing or unknown.
+
+    Text matches exactly first; text that reads as a number then matches by its
+    number, so `"1.0"` (a CSV read as text) is the category "1".
+    """
+    text = canonical_text(value)
+    if text is None or text in names:
+        return text
+    if isinstance(value, str):
+        try:
+            number = float(value)
+        except ValueError:
+            return None
+        text = canonical_text(number)
+        return text if text in names else None
+    return None
 
 
 class FeatureSpec(BaseModel):
@@ -31,6 +75,19 @@ class FeatureSpec(BaseModel):
     # (the device, say). Drift is then judged once per query: fifty copies of
     # one value are one observation, not fifty.
     level: Literal["row", "query"] = "row"
+
+    @field_validator("categories", mode="before")
+    @classmethod
+    def _categories_as_text(cls, values: Any) -> Any:
+        """Categories may be written as numbers (`[1, 2]`); they are kept as canonical text."""
+        if not isinstance(values, list | tuple):
+            return values
+        texts = [canonical_text(v) for v in values]
+        if None in texts:
+            raise ValueError("a category cannot be empty (null); list only real values")
+        if len(set(texts)) != len(texts):
+            raise ValueError(f"categories listed twice (`1` and `1.0` are one category): {texts}")
+        return tuple(texts)
 
     @model_validator(mode="after")
     def _check_kind_fields(self) -> FeatureSpec:
@@ -51,21 +108,96 @@ class LabelSpec(BaseModel):
     name: str
     kind: Literal["binary", "multiclass", "numeric", "relevance"]
     n_classes: int | None = Field(default=None, ge=3)
+    # The label's values as written in the data, in class-id order: binary
+    # [negative, positive] (e.g. [no, yes]), multiclass the class names.
+    # Empty: the data holds the ids themselves (0/1, 0..n_classes-1).
+    classes: tuple[str, ...] = ()
     min: float | None = None
     max: float | None = None
 
+    @field_validator("classes", mode="before")
+    @classmethod
+    def _classes_as_text(cls, values: Any) -> Any:
+        if not isinstance(values, list | tuple):
+            return values
+        texts = [canonical_text(v) for v in values]
+        if None in texts or len(set(texts)) != len(texts):
+            raise ValueError(f"label classes must be distinct, non-empty values: {list(values)}")
+        return tuple(texts)
+
     @model_validator(mode="after")
-    def _multiclass_needs_its_classes(self) -> LabelSpec:
-        if self.kind == "multiclass" and self.n_classes is None:
-            raise ValueError(f"multiclass label '{self.name}' needs n_classes (3 or more)")
+    def _classes_fit_the_kind(self) -> LabelSpec:
+        named = len(self.classes)
+        if self.kind == "binary" and named not in (0, 2):
+            raise ValueError(
+                f"binary label '{self.name}' lists {named} classes; list two, the negative "
+                "first and the positive second (e.g. [no, yes])"
+            )
+        if self.kind == "multiclass":
+            if named and self.n_classes is not None and named != self.n_classes:
+                raise ValueError(
+                    f"label '{self.name}': n_classes is {self.n_classes} but {named} classes "
+                    "are listed; make them agree (or drop n_classes)"
+                )
+            if not named and self.n_classes is None:
+                raise ValueError(
+                    f"multiclass label '{self.name}' needs its classes (3 or more) or n_classes"
+                )
+            if named and named < 3:
+                raise ValueError(f"multiclass label '{self.name}' needs 3 or more classes")
+        if self.kind in ("numeric", "relevance") and named:
+            raise ValueError(f"a {self.kind} label cannot list classes")
         return self
+
+    @property
+    def class_count(self) -> int | None:
+        """How many classes the label has (None for numeric and relevance labels)."""
+        if self.kind == "binary":
+            return 2
+        if self.kind == "multiclass":
+            return len(self.classes) or self.n_classes
+        return None
+
+    def encode(self, values: Any) -> np.ndarray:
+        """Label values as written in the data -> class ids (floats; NaN when missing).
+
+        Raises `SchemaError` naming the values that are not one of `classes`.
+        Without `classes` the values must be numbers already.
+        """
+        raw = values.tolist() if hasattr(values, "tolist") else list(values)
+        if not self.classes:
+            try:
+                return np.array([math.nan if v is None else v for v in raw], dtype=np.float64)
+            except (TypeError, ValueError):
+                raise SchemaError(
+                    f"label '{self.name}' holds text, but configs/schema.yaml lists no "
+                    "label.classes to map it to class ids (binary: [negative, positive])"
+                ) from None
+        lookup = {text: float(code) for code, text in enumerate(self.classes)}
+        names = [match_category(v, lookup) for v in raw]
+        unknown = sorted(
+            {str(v) for v, n in zip(raw, names, strict=True) if n is None and not _missing(v)}
+        )
+        if unknown:
+            raise SchemaError(
+                f"label '{self.name}': value(s) {unknown[:5]} are not among the label.classes "
+                f"{list(self.classes)} of configs/schema.yaml"
+            )
+        return np.array([math.nan if n is None else lookup[n] for n in names], dtype=np.float64)
+
+    def decode(self, codes: np.ndarray) -> np.ndarray:
+        """Class ids -> the label's values as written in the data (ids when no classes)."""
+        if not self.classes:
+            return np.asarray(codes)
+        names = np.asarray(self.classes, dtype=object)
+        return names[np.asarray(codes, dtype=int)]
 
     def allowed_range(self) -> tuple[float | None, float | None, bool]:
         """(lowest, highest, whole numbers only) a label of this kind may take."""
         if self.kind == "binary":
             return 0.0, 1.0, True
         if self.kind == "multiclass":
-            return 0.0, float((self.n_classes or 3) - 1), True
+            return 0.0, float((self.class_count or 3) - 1), True
         return self.min, self.max, self.kind == "relevance"
 
 
@@ -74,16 +206,24 @@ class FeatureSchema(BaseModel):
 
     model_config = ConfigDict(extra="forbid", frozen=True)
 
-    time_column: str
+    # null: the data has no timestamp, and the split is random (seeded).
+    time_column: str | None
+    # How the time column's text is written, as a strftime format (day-first:
+    # "%d/%m/%Y"); null reads ISO 8601 and other unambiguous forms.
+    time_format: str | None = None
     group_column: str | None = None
+    # Identifiers kept with each row (in batch outputs, never as features).
+    id_columns: tuple[str, ...] = ()
     label: LabelSpec
     features: tuple[FeatureSpec, ...] = Field(min_length=1)
 
     @model_validator(mode="after")
     def _check_unique_names(self) -> FeatureSchema:
         names = [f.name for f in self.features]
-        reserved = {self.time_column, self.label.name, self.group_column}
-        duplicates = {n for n in names if names.count(n) > 1} | (set(names) & reserved)
+        named = [self.time_column, self.label.name, self.group_column, *self.id_columns]
+        reserved = [name for name in named if name]
+        duplicates = {n for n in names if names.count(n) > 1} | (set(names) & set(reserved))
+        duplicates |= {n for n in reserved if reserved.count(n) > 1}
         if duplicates:
             raise ValueError(f"column names used twice in the schema: {sorted(duplicates)}")
         shared = [f.name for f in self.features if f.level == "query"]
@@ -111,9 +251,19 @@ class FeatureSchema(BaseModel):
         return [self.group_column] if self.group_column else []
 
     @property
+    def time_columns(self) -> list[str]:
+        """The time column as a list: empty when the data has no timestamp."""
+        return [self.time_column] if self.time_column else []
+
+    @property
+    def order_columns(self) -> list[str]:
+        """What rows are sorted by: time, then query (each may be absent)."""
+        return [*self.time_columns, *self.group_columns]
+
+    @property
     def input_columns(self) -> list[str]:
         """What a table to score holds: the time column, the group column, the features."""
-        return [self.time_column, *self.group_columns, *self.feature_names]
+        return [*self.time_columns, *self.group_columns, *self.feature_names]
 
     @property
     def query_level_names(self) -> list[str]:
@@ -124,3 +274,7 @@ class FeatureSchema(BaseModel):
             if spec.name == name:
                 return spec
         raise KeyError(name)
+
+
+def _missing(value: Any) -> bool:
+    return canonical_text(value) is None

@@ -21,7 +21,7 @@ import numpy as np
 import pandas as pd
 
 from .features import category_text
-from .schema import FeatureSchema, FeatureSpec, LabelSpec, SchemaError
+from .schema import FeatureSchema, FeatureSpec, LabelSpec, SchemaError, match_category
 
 Column = Any  # a pandas Series, a numpy array or a list of values
 MISSING_NOT_ALLOWED = "missing value, and the schema does not allow one"
@@ -67,7 +67,7 @@ def check_rows(
     """Apply every feature rule (and the label's and time column's when asked) to each row."""
     needed = [*schema.feature_names]
     needed += [schema.label.name] if require_label else []
-    needed += [schema.time_column] if require_time else []
+    needed += schema.time_columns if require_time else []
     missing = [name for name in needed if name not in columns]
     if missing:
         raise SchemaError(f"missing column(s) {missing}; the schema expects {needed}")
@@ -82,7 +82,7 @@ def check_rows(
     }
     if require_label:
         checker.label(columns[schema.label.name], schema.label)
-    if require_time:
+    if require_time and schema.time_column:
         checker.time(columns[schema.time_column], schema.time_column)
     return RowCheck(cleaned, checker.column, checker.problem, checker.first, checker.counts)
 
@@ -227,6 +227,14 @@ class _Checker:
     def label(self, raw: Column, label: LabelSpec) -> None:
         absent = _missing(raw)
         self.flag(absent, label.name, "missing label", raw)
+        if label.classes:  # the data names the classes: check the names
+            classes = set(label.classes)
+            unknown = np.fromiter(
+                (match_category(v, classes) is None for v in raw), dtype=bool, count=len(raw)
+            )
+            allowed = f"not one of the label classes {list(label.classes)}"
+            self.flag(unknown & ~absent, label.name, allowed, raw)
+            return
         values, not_numbers, _ = _numbers(raw)
         self.flag(not_numbers & ~absent, label.name, "the label is not a number", raw)
         low, high, whole = label.allowed_range()

@@ -52,7 +52,7 @@ class MemoryEngine:
 
     def fit(self, *, show_progress: bool = True) -> FittedModel:
         config, schema, problem = self.config, self.config.feature_schema, self.config.problem_type
-        splits = data.time_split(data.load_dataset(config), config)
+        splits = data.split_dataset(data.load_dataset(config), config)
         x_train, y_train = encode_frame(splits.train, schema), labels_of(splits.train, config)
         x_valid = encode_frame(splits.validation, schema)
         y_valid = labels_of(splits.validation, config)
@@ -96,7 +96,9 @@ class MemoryEngine:
             time_range={
                 "train_end": _iso(splits.train[time_column].max()),
                 "validation_end": _iso(splits.validation[time_column].max()),
-            },
+            }
+            if time_column
+            else {"split": "random"},
             fingerprint=data.fingerprint(splits.train),
             seconds=seconds,
             params=lightgbm_params(config)[0],
@@ -104,7 +106,7 @@ class MemoryEngine:
         )
 
     def score_test_split(self, model: LoadedModel) -> TestSet:
-        frame = data.time_split(data.load_dataset(self.config), self.config).test
+        frame = data.split_dataset(data.load_dataset(self.config), self.config).test
         matrix = encode_frame(frame, model.schema)
         labels = frame[model.schema.label.name].to_numpy()
         return TestSet(
@@ -118,7 +120,7 @@ class MemoryEngine:
     def write_test_split(self) -> Path:
         """The test split's inputs as data/batch_input.parquet."""
         config = self.config
-        test = data.time_split(data.load_dataset(config), config).test
+        test = data.split_dataset(data.load_dataset(config), config).test
         target = config.data_dir / "batch_input.parquet"
         test[config.feature_schema.input_columns].to_parquet(target, index=False)
         return target

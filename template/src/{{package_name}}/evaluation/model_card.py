@@ -54,8 +54,7 @@ def render_model_card(config: ProjectConfig, result: EvaluationResult, model: Lo
 
 - Version `{model.version}`, created {meta.get("created_at", "?")}, LightGBM
   {meta.get("lightgbm_version", "?")}, {meta.get("best_iteration", "?")} trees
-- Trained on {meta.get("rows", {}).get("train", "?")} rows up to
-  {meta.get("time_range", {}).get("train_end", "?")} (time-based split)
+- Trained on {meta.get("rows", {}).get("train", "?")} rows {_split_words(meta)}
 - Data fingerprint `{str(meta.get("data_fingerprint", ""))[:16]}`, config fingerprint
   `{str(meta.get("config_fingerprint", ""))[:16]}`
 - Features: {features}
@@ -63,7 +62,7 @@ def render_model_card(config: ProjectConfig, result: EvaluationResult, model: Lo
 
 ## How good it is
 
-Release gate: **{verdict}**. On the {result.rows} newest rows (test split):
+Release gate: **{verdict}**. On the {result.rows} {_test_rows_words(meta)} (test split):
 
 {_primary_table(config, result)}
 
@@ -134,3 +133,18 @@ def _fmt(value: float | None) -> str:
 
 def _pct(value: float) -> str:
     return "n/a" if not math.isfinite(value) else f"{value:+.1%}"
+
+
+def _split_words(meta: dict[str, Any]) -> str:
+    """How the training rows were chosen: up to a date, or at random (which can flatter)."""
+    time_range = meta.get("time_range", {})
+    if "train_end" in time_range:
+        return f"up to {time_range['train_end']} (time-based split)"
+    return (
+        "drawn at random (the data has no time column; a random split can flatter a model "
+        "whose data changes over time)"
+    )
+
+
+def _test_rows_words(meta: dict[str, Any]) -> str:
+    return "newest rows" if "train_end" in meta.get("time_range", {}) else "held-out rows"

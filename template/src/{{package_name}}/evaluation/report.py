@@ -73,7 +73,7 @@ def _page(config: ProjectConfig, result: EvaluationResult, figures: list[tuple[s
 <body>
 <h1>Evaluation: {esc(config.project.name)}</h1>
 <p class="muted">model {esc(result.version)} &middot; {esc(config.problem_type.label)} &middot;
-{result.rows} test rows (the newest {config.data.test_fraction:.0%} of the data by time)</p>
+{result.rows} test rows ({esc(_split_words(config))})</p>
 <p><span class="verdict {"pass" if result.gate_passed else "fail"}">Release gate {verdict}</span>
 &nbsp;{esc(result.metric)} must reach the threshold and beat the baseline.</p>
 <h2>Primary metric: {esc(result.metric)} ({esc(result.direction)} is better)</h2>
@@ -84,6 +84,16 @@ def _page(config: ProjectConfig, result: EvaluationResult, figures: list[tuple[s
 <h2>Slices</h2>{_slices_html(result)}
 </body></html>
 """
+
+
+def _split_words(config: ProjectConfig) -> str:
+    share = f"{config.data.test_fraction:.0%}"
+    if config.feature_schema.time_column:
+        return f"the newest {share} of the data by time"
+    return (
+        f"a random {share} of the data: it has no time column, and a random split can "
+        "flatter a model whose data changes over time"
+    )
 
 
 def _slices_html(result: EvaluationResult) -> str:

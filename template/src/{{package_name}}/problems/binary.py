@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING, Any, ClassVar
 import numpy as np
 import pandas as pd
 
-from ..schema import FeatureSchema
+from ..schema import FeatureSchema, LabelSpec
 from .base import (
     Baseline,
     Figure,
@@ -57,6 +57,18 @@ class BinaryClassification(ProblemBase):
 
     def sample(self, rng: np.random.Generator, rows: int) -> pd.DataFrame:
         return churn_world(rng, rows)
+
+    def labels_from_signal(
+        self,
+        rng: np.random.Generator,
+        signal: np.ndarray,
+        label: LabelSpec,
+        groups: np.ndarray | None,
+    ) -> np.ndarray:
+        """0/1 drawn from a logistic model of the signal, about a quarter positive."""
+        logit = 2.0 * signal[:, 0]
+        probability = sigmoid(logit + _intercept_for_rate(logit, 0.25))
+        return (rng.random(len(logit)) < probability).astype(int)
 
     def figures(self, test: TestSet) -> list[Figure]:
         from ..evaluation import plots

@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING, Any, ClassVar, Self
 import numpy as np
 import pandas as pd
 
-from ..schema import FeatureSchema
+from ..schema import FeatureSchema, LabelSpec
 from .base import (
     Baseline,
     Figure,
@@ -37,6 +37,9 @@ WORLD_SEED = 20250101
 @dataclass(frozen=True)
 class MulticlassClassification(ProblemBase):
     n_classes: int = 3
+    # The class names of configs/schema.yaml (label.classes), in id order; empty
+    # when the data holds class ids. Served and batch-scored predictions use them.
+    classes: tuple[str, ...] = ()
 
     name: ClassVar[str] = "multiclass_classification"
     label: ClassVar[str] = "multiclass classification"
@@ -46,7 +49,7 @@ class MulticlassClassification(ProblemBase):
     @classmethod
     def from_settings(cls, settings: dict[str, Any], schema: FeatureSchema) -> Self:
         """n_classes from configs/project.yaml or the schema's label; both must agree."""
-        given, in_schema = settings.get("n_classes"), schema.label.n_classes
+        given, in_schema = settings.get("n_classes"), schema.label.class_count
         if given and in_schema and given != in_schema:
             raise ProblemError(
                 f"problem.n_classes is {given} in configs/project.yaml but label.n_classes is "
@@ -58,7 +61,7 @@ class MulticlassClassification(ProblemBase):
                 "multiclass_classification needs n_classes (3 or more) in configs/project.yaml "
                 "or label.n_classes in configs/schema.yaml"
             )
-        return cls(n_classes=int(n_classes))
+        return cls(n_classes=int(n_classes), classes=schema.label.classes)
 
     @property
     def output_width(self) -> int:
@@ -82,10 +85,26 @@ class MulticlassClassification(ProblemBase):
 
     def describe_baseline(self, baseline: Baseline) -> str:
         majority = int(np.argmax(baseline["class_priors"]))
-        return f"majority class {majority} (class priors as probabilities)"
+        name = f"'{self.classes[majority]}'" if self.classes else str(majority)
+        return f"majority class {name} (class priors as probabilities)"
 
     def sample(self, rng: np.random.Generator, rows: int) -> pd.DataFrame:
         return ticket_world(rng, rows, self.n_classes, np.random.default_rng(WORLD_SEED))
+
+    def labels_from_signal(
+        self,
+        rng: np.random.Generator,
+        signal: np.ndarray,
+        label: LabelSpec,
+        groups: np.ndarray | None,
+    ) -> np.ndarray:
+        """The class whose score (signal plus Gumbel noise) is highest; every class appears."""
+        scores = 2.0 * signal + rng.gumbel(0.0, 1.0, signal.shape)
+        classes = scores.argmax(axis=1)
+        for code in range(self.n_classes):  # a few rows of each, so training sees it
+            if (classes == code).sum() < 5:
+                classes[rng.choice(len(classes), size=5, replace=False)] = code
+        return classes
 
     def point_predictions(self, outputs: np.ndarray) -> np.ndarray:
         return np.asarray(outputs).argmax(axis=1).astype(np.float64)
@@ -96,17 +115,24 @@ class MulticlassClassification(ProblemBase):
         return np.eye(self.n_classes)[codes]
 
     def response_fields(self, outputs: np.ndarray) -> dict[str, Any]:
-        return {
-            "predictions": np.asarray(outputs).argmax(axis=1).tolist(),
+        """The predicted class (its name when the schema names classes) and the probabilities."""
+        fields: dict[str, Any] = {
+            "predictions": self._class_of(outputs).tolist(),
             "probabilities": np.asarray(outputs).tolist(),
         }
+        if self.classes:
+            fields["classes"] = list(self.classes)  # the probabilities' column order
+        return fields
 
     def output_columns(self, outputs: np.ndarray) -> list[tuple[str, np.ndarray]]:
-        """The class, and each class's probability."""
-        classes = np.asarray(outputs).argmax(axis=1).astype(np.int64)
-        columns = [("prediction", classes)]
+        """The class, and each class's probability (columns named by class id)."""
+        columns = [("prediction", self._class_of(outputs))]
         columns += [(f"probability_{k}", outputs[:, k]) for k in range(outputs.shape[1])]
         return columns
+
+    def _class_of(self, outputs: np.ndarray) -> np.ndarray:
+        codes = np.asarray(outputs).argmax(axis=1).astype(np.int64)
+        return np.asarray(self.classes, dtype=object)[codes] if self.classes else codes
 
     def figures(self, test: TestSet) -> list[Figure]:
         from ..evaluation import plots

@@ -16,7 +16,7 @@ from typing import TYPE_CHECKING, Any, ClassVar, Self
 import numpy as np
 import pandas as pd
 
-from ..schema import FeatureSchema
+from ..schema import FeatureSchema, LabelSpec
 from .base import Baseline, Figure, ProblemBase, ValueKind, with_missing
 
 if TYPE_CHECKING:
@@ -74,6 +74,20 @@ class Ranking(ProblemBase):
             slot = np.where(np.isnan(codes), len(table), codes).astype(int)
             score += values[np.clip(slot, 0, len(table))] - overall
         return score
+
+    def labels_from_signal(
+        self,
+        rng: np.random.Generator,
+        signal: np.ndarray,
+        label: LabelSpec,
+        groups: np.ndarray | None,
+    ) -> np.ndarray:
+        """Grades from the label's range: most candidates irrelevant, a few highly relevant."""
+        low = int(label.min) if label.min is not None else 0
+        high = int(label.max) if label.max is not None else low + 3
+        noisy = signal[:, 0] + rng.normal(0.0, 0.5, len(signal))
+        quantile = (np.argsort(np.argsort(noisy)) + 0.5) / len(noisy)
+        return np.minimum(low + np.floor(quantile**3 * (high - low + 1)), high).astype(int)
 
     def describe_baseline(self, baseline: Baseline) -> str:
         return "category popularity (mean training relevance of the candidate's categories)"

@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING, Any, ClassVar
 import numpy as np
 import pandas as pd
 
-from ..schema import FeatureSchema
+from ..schema import FeatureSchema, LabelSpec
 from .base import (
     Baseline,
     Figure,
@@ -54,6 +54,20 @@ class Regression(ProblemBase):
 
     def sample(self, rng: np.random.Generator, rows: int) -> pd.DataFrame:
         return delivery_world(rng, rows)
+
+    def labels_from_signal(
+        self,
+        rng: np.random.Generator,
+        signal: np.ndarray,
+        label: LabelSpec,
+        groups: np.ndarray | None,
+    ) -> np.ndarray:
+        """The signal plus noise, placed inside the label's range (a sixth of it per std)."""
+        low = label.min if label.min is not None else 0.0
+        high = label.max if label.max is not None else low + 100.0
+        middle, spread = (low + high) / 2, (high - low) / 6
+        noisy = signal[:, 0] + rng.normal(0.0, 0.4, len(signal))
+        return np.clip(middle + spread * noisy, low, high)
 
     def figures(self, test: TestSet) -> list[Figure]:
         from ..evaluation import plots
