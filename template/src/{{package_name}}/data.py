@@ -54,13 +54,18 @@ def make_sample(config: ProjectConfig, *, rows: int, seed: int) -> pd.DataFrame:
     """
     rng = np.random.default_rng(seed)
     schema, problem = config.feature_schema, config.problem_type
-    world = problem.sample(np.random.default_rng(seed), 200)
-    if not set(schema.feature_names) & set(world.columns):
+    if not uses_sample_world(config):
         return schema_world(rng, rows, schema, problem, start=SAMPLE_START, days=SAMPLE_DAYS)
     frame = _fit_to_schema(problem.sample(rng, rows), schema, rng)
     if schema.order_columns:
         frame = frame.sort_values(schema.order_columns, kind="stable")
     return frame.reset_index(drop=True)
+
+
+def uses_sample_world(config: ProjectConfig) -> bool:
+    """Whether the schema still has columns of the problem type's own sample world."""
+    world = config.problem_type.sample(np.random.default_rng(0), 200)
+    return bool(set(config.feature_schema.feature_names) & set(world.columns))
 
 
 def load_dataset(config: ProjectConfig, source: Path | None = None) -> pd.DataFrame:

@@ -21,6 +21,8 @@ from .schema import FeatureSchema, FeatureSpec
 MISSING_SHARE = 0.05
 # Where numbers are drawn when the schema gives no range.
 DEFAULT_SPAN = 100.0
+# Ranking: at least this many queries, so every split has some.
+MIN_QUERIES = 20
 
 
 def schema_world(
@@ -33,7 +35,7 @@ def schema_world(
     days: int,
 ) -> pd.DataFrame:
     """About `rows` rows with every schema column, in time (then query) order."""
-    groups = _query_ids(rng, rows, problem) if schema.group_column else None
+    groups = _query_ids(rows, problem) if schema.group_column else None
     rows = len(groups) if groups is not None else rows
     columns: dict[str, object] = {}
     signal = np.zeros((rows, problem.output_width))
@@ -85,13 +87,11 @@ def _feature(
     return values, standardised
 
 
-def _query_ids(rng: np.random.Generator, rows: int, problem: ProblemType) -> np.ndarray:
-    """Query ids 0, 0, ..., 1, 1, ...: queries of about `rows_per_request` candidates."""
-    typical = max(problem.rows_per_request, 2)
-    sizes: list[int] = []
-    while sum(sizes) < rows:
-        sizes.append(int(rng.integers(max(2, typical // 2), typical + 1)))
-    return np.repeat(np.arange(len(sizes)), sizes)
+def _query_ids(rows: int, problem: ProblemType) -> np.ndarray:
+    """Query ids 0, 0, ..., 1, 1, ...: whole queries of `rows_per_request` candidates."""
+    size = max(problem.rows_per_request, 2)
+    queries = max(rows // size, MIN_QUERIES)
+    return np.repeat(np.arange(queries), size)
 
 
 def _first_of_each_query(groups: np.ndarray) -> np.ndarray:

@@ -25,6 +25,18 @@ from .schema import FeatureSchema, FeatureSpec, LabelSpec, SchemaError, match_ca
 
 Column = Any  # a pandas Series, a numpy array or a list of values
 MISSING_NOT_ALLOWED = "missing value, and the schema does not allow one"
+# Rows shown per broken rule (`data check` prints them).
+EXAMPLES = 5
+
+
+@dataclass(frozen=True)
+class Finding:
+    """One rule broken in one column: how many rows break it, and the first few."""
+
+    column: str
+    problem: str
+    rows: int
+    examples: list[tuple[int, Any]]  # (row number from 0, value)
 
 
 @dataclass(frozen=True)
@@ -40,6 +52,7 @@ class RowCheck:
     problem: np.ndarray  # per row: what is wrong there, or None
     first_value: dict[str, tuple[int, Any, str]] = field(default_factory=dict)
     counts: dict[str, int] = field(default_factory=dict)
+    findings: list[Finding] = field(default_factory=list)
 
     @property
     def good(self) -> np.ndarray:
@@ -84,7 +97,9 @@ def check_rows(
         checker.label(columns[schema.label.name], schema.label)
     if require_time and schema.time_column:
         checker.time(columns[schema.time_column], schema.time_column)
-    return RowCheck(cleaned, checker.column, checker.problem, checker.first, checker.counts)
+    return RowCheck(
+        cleaned, checker.column, checker.problem, checker.first, checker.counts, checker.findings
+    )
 
 
 def validate_frame(frame: pd.DataFrame, schema: FeatureSchema, *, require_label: bool) -> None:
@@ -166,6 +181,7 @@ class _Checker:
         self.problem = np.full(rows, None, dtype=object)
         self.first: dict[str, tuple[int, Any, str]] = {}
         self.counts: dict[str, int] = {}
+        self.findings: list[Finding] = []
 
     def flag(
         self, mask: np.ndarray, name: str, problem: str, values: Any, *, summary: str = ""
@@ -177,10 +193,12 @@ class _Checker:
         fresh = mask & pd.isna(self.problem)
         self.column[fresh], self.problem[fresh] = name, problem
         self.counts[name] = self.counts.get(name, 0) + int(mask.sum())
+        rows = np.flatnonzero(mask)[:EXAMPLES]
+        examples = [(int(row), _plain(_value_at(values, int(row)))) for row in rows]
+        self.findings.append(Finding(name, summary or problem, int(mask.sum()), examples))
         if name not in self.first:
-            row = int(np.argmax(mask))
-            value = values.iloc[row] if isinstance(values, pd.Series) else values[row]
-            self.first[name] = (row, _plain(value), summary or problem)
+            row, value = examples[0]
+            self.first[name] = (row, value, summary or problem)
 
     def feature(self, raw: Column, spec: FeatureSpec) -> np.ndarray:
         """The cleaned column; rows that break a rule are flagged, in the rules' order.
@@ -249,6 +267,10 @@ class _Checker:
 
     def time(self, raw: Column, name: str) -> None:
         self.flag(_missing(raw), name, "the time column has missing values", raw)
+
+
+def _value_at(values: Any, row: int) -> Any:
+    return values.iloc[row] if isinstance(values, pd.Series) else values[row]
 
 
 def _missing(raw: Column) -> np.ndarray:

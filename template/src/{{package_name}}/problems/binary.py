@@ -65,9 +65,9 @@ class BinaryClassification(ProblemBase):
         label: LabelSpec,
         groups: np.ndarray | None,
     ) -> np.ndarray:
-        """0/1 drawn from a logistic model of the signal, about a quarter positive."""
+        """0/1 drawn from a logistic model of the signal, about 15% positive (like the sample)."""
         logit = 2.0 * signal[:, 0]
-        probability = sigmoid(logit + _intercept_for_rate(logit, 0.25))
+        probability = sigmoid(logit + _intercept_for_rate(logit, 0.15))
         return (rng.random(len(logit)) < probability).astype(int)
 
     def figures(self, test: TestSet) -> list[Figure]:
