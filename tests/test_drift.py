@@ -2,7 +2,8 @@
 
 A generated project makes sample data, trains, then runs `monitor drift` on
 its own data (schema columns, the model's stored reference) and on two
-arbitrary Parquet tables (inferred column types). The report keys are the
+Parquet files (judged on the schema's features; the label and the time column
+are ignored, a file without the features is an error). The report keys are the
 public contract in PRODUCT.md; exit codes are what schedulers alert on.
 """
 
@@ -20,24 +21,29 @@ COLUMN_KEYS = {"method", "score", "threshold", "drifted", "status"}
 
 # Written with the project's own Python (the template suite needs no pandas).
 MAKE_TABLES = """
+import json
 import sys
-import numpy as np
-import pandas as pd
+from pathlib import Path
 
-def table(rows, seed, shift):
-    rng = np.random.default_rng(seed)
-    return pd.DataFrame({
-        "price": rng.lognormal(2.0, 0.4, rows) * (1 + shift),
-        "delay": rng.normal(10 * shift, 1.0, rows),
-        "store": rng.choice(list("abcd"), rows, p=[0.4, 0.3, 0.2, 0.1][:: -1 if shift else 1]),
-        "when": pd.date_range("2025-01-01", periods=rows, freq="s"),
-    })
+from gen_drift_watch.config import load_config
+from gen_drift_watch.data import make_sample
 
-out = sys.argv[1]
-table(6000, 1, 0.0).to_parquet(f"{out}/reference.parquet")
-table(6000, 2, 0.0).to_parquet(f"{out}/same.parquet")
-table(6000, 3, 0.5).to_parquet(f"{out}/moved.parquet")
-table(10, 4, 0.0).iloc[:0].to_parquet(f"{out}/empty.parquet")
+config = load_config()
+schema = config.feature_schema
+out = Path(sys.argv[1])
+make_sample(config, rows=6000, seed=1).to_parquet(out / "reference.parquet")
+make_sample(config, rows=6000, seed=2).to_parquet(out / "same.parquet")
+moved = make_sample(config, rows=6000, seed=3)
+for spec in schema.numeric_features:
+    moved[spec.name] = moved[spec.name] + moved[spec.name].std()
+moved.to_parquet(out / "moved.parquet")
+moved.drop(columns=schema.feature_names[:2]).to_parquet(out / "missing.parquet")
+moved.iloc[:0].to_parquet(out / "empty.parquet")
+expected = {
+    "kinds": {spec.name: spec.kind for spec in schema.features},
+    "ignored": [schema.label.name, schema.time_column],
+}
+(out / "expected.json").write_text(json.dumps(expected))
 """
 
 
@@ -94,7 +100,7 @@ def test_generated_project_monitors_drift(
     assert logged.returncode in {0, 1}, logged.stdout + logged.stderr
     assert _report(project)["current_source"].startswith("prediction log")
 
-    # Two arbitrary tables with inferred column types.
+    # Two files, judged on the schema's features with the schema's kinds.
     tables = tmp_path / "tables"
     tables.mkdir()
     project_env.run(project, "python", "-c", MAKE_TABLES, str(tables))
@@ -113,14 +119,12 @@ def test_generated_project_monitors_drift(
         )
         return result.returncode
 
+    expected = json.loads((tables / "expected.json").read_text())
     assert monitor("same.parquet") == 0
     data = _report(project)
-    assert {name: c["kind"] for name, c in data["columns"].items()} == {
-        "price": "numeric",
-        "delay": "numeric",
-        "store": "categorical",
-    }
-    assert "when" in data["ignored_columns"]
+    assert {name: c["kind"] for name, c in data["columns"].items()} == expected["kinds"]
+    assert set(expected["ignored"]) <= set(data["ignored_columns"])
     assert monitor("moved.parquet") == 1
     assert _report(project)["dataset_drift"] is True
+    assert monitor("missing.parquet") == 2  # lacks two features: an error, not "no drift"
     assert monitor("empty.parquet") == 2

@@ -3,8 +3,11 @@
 By default the reference is the promoted model's `reference.parquet` (training
 rows and the model's predictions on them, saved with the model) and the
 current window is the newest rows of the prediction log. `--reference` and
-`--current` replace either; given both, any two tables with shared columns
-can be compared, their column types inferred from the data.
+`--current` replace either. Given both, the two files are judged on the
+feature schema alone: its features, with the schema's kinds, plus the
+prediction column when both files have it; the label, the time and group
+columns and anything else are listed as ignored. A file without one of the
+schema's features is an error, never "no drift".
 """
 
 from __future__ import annotations
@@ -17,16 +20,17 @@ from typing import Any
 import pandas as pd
 
 from ..config import ProjectConfig
+from ..schema import FeatureSchema
 from .compare import ColumnResult, compare_profiles, share_drifted
 from .performance import PerformanceResult, performance_drift
-from .profile import Kind, infer_kinds, profile_column, profile_frame
+from .profile import Kind, profile_column, profile_frame
 from .results import PREDICTION, DriftReport
 
-LOG_COLUMNS = ("model_version", "logged_at", "request_id")
+LOG_COLUMNS = ("model_version", "logged_at", "request_id")  # the prediction log's own
 
 
 class DriftCheckError(ValueError):
-    """The check cannot run: no reference, an empty window, nothing comparable."""
+    """The check cannot run: no reference, an empty window, a file without the schema's features."""
 
 
 def run_drift_check(
@@ -38,8 +42,7 @@ def run_drift_check(
 ) -> DriftReport:
     """Compare, judge, write reports/drift.json and drift.html (when `write`)."""
     if reference is not None and current is not None:
-        sources = (str(reference), str(current))
-        report = compare_frames(_read(reference), _read(current), config, sources=sources)
+        report = _check_files(config, reference=reference, current=current)
     else:
         report = _check_project(config, reference=reference, current=current)
     if write:
@@ -54,7 +57,7 @@ def compare_frames(
     current: pd.DataFrame,
     config: ProjectConfig,
     *,
-    kinds: dict[str, Kind] | None = None,
+    kinds: dict[str, Kind],
     sources: tuple[str, str] = ("reference", "current"),
     model_version: str | None = None,
     performance: PerformanceResult | None = None,
@@ -62,7 +65,7 @@ def compare_frames(
     reference_overrides: dict[str, pd.Series] | None = None,
     notes: dict[str, str] | None = None,
 ) -> DriftReport:
-    """Judge two frames; `kinds` (name -> kind) fixes the columns, else they are inferred.
+    """Judge the columns named in `kinds` (name -> kind); every other column is ignored.
 
     `overrides` and `reference_overrides` replace a column of the current or
     reference frame by other values (the prediction column counts only the
@@ -76,28 +79,19 @@ def compare_frames(
                 f"the {label} table ({sources[label == 'current']}) has no "
                 "rows; there is nothing to compare"
             )
-    ignored: dict[str, str] = {}
-    if kinds is None:
-        ref_kinds, cur_kinds, ignored = infer_kinds(reference, current)
-    else:
-        ref_kinds = cur_kinds = kinds
-        ignored = {str(c): "not a monitored column" for c in current.columns if c not in kinds}
-    shared = set(ref_kinds) & set(cur_kinds) & set(reference.columns) & set(current.columns)
+    shared = set(kinds) & set(reference.columns) & set(current.columns)
     if not shared:
         raise DriftCheckError(
             f"the reference and current tables share no comparable columns (reference: "
             f"{sorted(map(str, reference.columns))[:10]}, current: "
             f"{sorted(map(str, current.columns))[:10]})"
         )
-    ref_profiles = profile_frame(reference, ref_kinds)
-    cur_profiles = profile_frame(current, cur_kinds)
-    for profiles, kinds_of_side, replaced in (
-        (ref_profiles, ref_kinds, reference_overrides),
-        (cur_profiles, cur_kinds, overrides),
-    ):
+    ref_profiles = profile_frame(reference, kinds)
+    cur_profiles = profile_frame(current, kinds)
+    for profiles, replaced in ((ref_profiles, reference_overrides), (cur_profiles, overrides)):
         for name, column in (replaced or {}).items():
-            if name in kinds_of_side:
-                profiles[name] = profile_column(column.rename(name), kinds_of_side[name])
+            if name in kinds:
+                profiles[name] = profile_column(column.rename(name), kinds[name])
     results = compare_profiles(ref_profiles, cur_profiles, settings)
     results = [_with_note(r, (notes or {}).get(r.name)) for r in results]
     share = share_drifted(results)
@@ -115,9 +109,27 @@ def compare_frames(
         current_source=sources[1],
         model_version=model_version,
         performance=performance,
-        ignored_columns=ignored,
+        ignored_columns=_ignored_columns(reference, current, config.feature_schema, kinds),
         profiles=(ref_profiles, cur_profiles),
     )
+
+
+def _ignored_columns(
+    reference: pd.DataFrame,
+    current: pd.DataFrame,
+    schema: FeatureSchema,
+    kinds: dict[str, Kind],
+) -> dict[str, str]:
+    """Every column of either table that is not judged, with the reason a reader needs."""
+    roles = {
+        schema.label.name: "the label",
+        schema.time_column: "the time column",
+        **{name: "the group column (query ids)" for name in schema.group_columns},
+        PREDICTION: "the prediction column is not in both tables",
+        **{name: "prediction-log bookkeeping" for name in LOG_COLUMNS},
+    }
+    names = dict.fromkeys([*map(str, reference.columns), *map(str, current.columns)])
+    return {name: roles.get(name, "not in the schema") for name in names if name not in kinds}
 
 
 def _with_note(result: ColumnResult, note: str | None) -> ColumnResult:
@@ -134,6 +146,75 @@ def _one_row_per_query(
         return {}
     first = frame.drop_duplicates(subset=[group])
     return {name: first[name].reset_index(drop=True) for name in columns if name in first}
+
+
+def _per_query(
+    reference: pd.DataFrame, current: pd.DataFrame, schema: FeatureSchema
+) -> tuple[dict[str, pd.Series], dict[str, pd.Series], dict[str, str]]:
+    """Query-level features as one value per query on both sides, with a note each.
+
+    Fifty candidates of one query share one value: fifty rows would be one
+    observation counted fifty times. A feature keeps its rows when either side
+    lacks the query ids, since the two sides must be counted alike.
+    """
+    names = schema.query_level_names
+    reference_values = _one_row_per_query(reference, schema.group_column, names)
+    current_values = _one_row_per_query(current, schema.group_column, names)
+    for name in set(reference_values) ^ set(current_values):
+        reference_values.pop(name, None)
+        current_values.pop(name, None)
+    notes = {
+        name: (
+            f"judged once per query ({len(reference_values[name])} reference, "
+            f"{len(current_values[name])} current queries)"
+        )
+        for name in current_values
+    }
+    return reference_values, current_values, notes
+
+
+def _check_files(config: ProjectConfig, *, reference: Path, current: Path) -> DriftReport:
+    """Two files judged on the schema's features (and the prediction when both have it)."""
+    schema = config.feature_schema
+    ref_frame, cur_frame = _read(reference), _read(current)
+    _require_schema_columns(ref_frame, schema, f"the reference table ({reference})")
+    _require_schema_columns(cur_frame, schema, f"the current table ({current})")
+    kinds = _schema_kinds(config)
+    if PREDICTION not in ref_frame.columns or PREDICTION not in cur_frame.columns:
+        del kinds[PREDICTION]
+    reference_overrides, overrides, notes = _per_query(ref_frame, cur_frame, schema)
+    return compare_frames(
+        ref_frame,
+        cur_frame,
+        config,
+        kinds=kinds,
+        sources=(str(reference), str(current)),
+        overrides=overrides,
+        reference_overrides=reference_overrides,
+        notes=notes,
+    )
+
+
+def _require_schema_columns(frame: pd.DataFrame, schema: FeatureSchema, table: str) -> None:
+    """A file lacking a schema feature (or the query ids its features need) cannot be judged."""
+    missing = [name for name in schema.feature_names if name not in frame.columns]
+    if missing:
+        raise DriftCheckError(
+            f"{table} lacks schema feature(s) {missing}; drift cannot be judged on columns "
+            "it does not have"
+        )
+    if schema.query_level_names and schema.group_column not in frame.columns:
+        raise DriftCheckError(
+            f"{table} lacks the group column '{schema.group_column}': the query-level "
+            f"feature(s) {schema.query_level_names} are judged once per query and need it"
+        )
+
+
+def _schema_kinds(config: ProjectConfig) -> dict[str, Kind]:
+    """The judged columns and their kinds: the schema's features, then the prediction."""
+    kinds: dict[str, Kind] = {spec.name: spec.kind for spec in config.feature_schema.features}
+    kinds[PREDICTION] = config.problem_type.prediction_kind
+    return kinds
 
 
 def _check_project(
@@ -174,22 +255,8 @@ def _check_project(
         cur_frame, cur_source = _read(current), str(current)
         if PREDICTION not in cur_frame.columns and model is not None:
             cur_frame = _with_predictions(cur_frame, model, config)
-    kinds: dict[str, Kind] = {spec.name: spec.kind for spec in schema.features}
-    kinds[PREDICTION] = config.problem_type.prediction_kind
     version = model.version if model is not None and reference is None else None
-    notes: dict[str, str] = {}
-    overrides = _one_row_per_query(cur_frame, schema.group_column, schema.query_level_names)
-    reference_overrides = _one_row_per_query(
-        ref_frame, schema.group_column, schema.query_level_names
-    )
-    for name in set(overrides) & set(reference_overrides):
-        notes[name] = (
-            f"judged once per query ({len(reference_overrides[name])} reference, "
-            f"{len(overrides[name])} current queries)"
-        )
-    for name in set(overrides) ^ set(reference_overrides):  # one side without query ids
-        overrides.pop(name, None)
-        reference_overrides.pop(name, None)
+    reference_overrides, overrides, notes = _per_query(ref_frame, cur_frame, schema)
     if version is not None and {"model_version", PREDICTION} <= set(cur_frame.columns):
         scored = cur_frame.loc[cur_frame["model_version"] == version, PREDICTION]
         overrides[PREDICTION] = scored
@@ -198,7 +265,7 @@ def _check_project(
         ref_frame,
         cur_frame,
         config,
-        kinds=kinds,
+        kinds=_schema_kinds(config),
         sources=(ref_source, cur_source),
         model_version=version,
         performance=performance_drift(cur_frame, config, model),

@@ -3,8 +3,7 @@
 A numeric profile keeps the sorted finite values (the statistics then never
 sort the reference again); a categorical profile keeps counts per category.
 Both count missing and infinite values separately, because a feature that
-stops arriving is drift too. Column kinds come from the feature schema, or are
-inferred from the data for arbitrary tables.
+stops arriving is drift too. Column kinds come from the feature schema.
 """
 
 from __future__ import annotations
@@ -60,65 +59,6 @@ class CategoricalProfile:
 
 
 ColumnProfile = NumericProfile | CategoricalProfile
-
-
-def infer_kind(column: pd.Series) -> Kind | None:
-    """numeric for number columns, categorical for text, booleans and categories.
-
-    None for columns no drift statistic applies to (dates and times, which
-    always move forward, and nested values).
-    """
-    dtype = column.dtype
-    if pd.api.types.is_bool_dtype(dtype):
-        return "categorical"
-    if pd.api.types.is_numeric_dtype(dtype):
-        return "numeric"
-    if pd.api.types.is_datetime64_any_dtype(dtype) or pd.api.types.is_timedelta64_dtype(dtype):
-        return None
-    sample = column.dropna().head(1000)
-    if any(isinstance(value, dict | list | tuple | np.ndarray) for value in sample):
-        return None
-    return "categorical"
-
-
-def infer_kinds(
-    reference: pd.DataFrame, current: pd.DataFrame
-) -> tuple[dict[str, Kind], dict[str, Kind], dict[str, str]]:
-    """Kinds of two arbitrary tables, per side; columns no statistic suits go to `ignored`.
-
-    A column empty on one side takes the other side's kind; dates and
-    identifier-like text columns are ignored with the reason.
-    """
-    ref_kinds: dict[str, Kind] = {}
-    cur_kinds: dict[str, Kind] = {}
-    ignored: dict[str, str] = {}
-    names = [*map(str, reference.columns)]
-    names += [str(c) for c in current.columns if str(c) not in names]
-    for name in names:
-        ref_col = reference[name] if name in reference.columns else None
-        cur_col = current[name] if name in current.columns else None
-        present = [c for c in (ref_col, cur_col) if c is not None and c.notna().any()]
-        found = [infer_kind(c) for c in present]
-        kinds = sorted(kind for kind in found if kind is not None)
-        if len(kinds) < len(found):
-            ignored[name] = "dates, times or nested values: no drift statistic applies"
-            continue
-        if any(_looks_like_identifier(c) for c in present):
-            ignored[name] = "looks like an identifier (almost every value is unique)"
-            continue
-        fallback: Kind = kinds[0] if kinds else "numeric"
-        for column, target in ((ref_col, ref_kinds), (cur_col, cur_kinds)):
-            if column is not None:
-                own = infer_kind(column) if column.notna().any() else None
-                target[name] = own or fallback
-    return ref_kinds, cur_kinds, ignored
-
-
-def _looks_like_identifier(column: pd.Series) -> bool:
-    if infer_kind(column) != "categorical":
-        return False
-    values = column.dropna()
-    return len(values) >= 50 and values.nunique() > 0.9 * len(values)
 
 
 def profile_column(column: pd.Series, kind: Kind) -> ColumnProfile:
