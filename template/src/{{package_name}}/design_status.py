@@ -1,9 +1,11 @@
-"""Rewrites the Status section of docs/design.md from the latest reports.
+"""Rewrites the measured parts of docs/design.md: the Status table and the data summary.
 
 The design doc states the targets; the reports hold the measurements. `<cli> doc`
-puts both side by side in a table between two marker lines. Only the lines
-between the markers change, so the team's edits everywhere else in the doc
-survive, and running it twice on the same reports changes nothing.
+puts both side by side in a table between two marker lines, and describes the
+data the project really uses (configs/schema.yaml, data.source) between a
+second pair in the Data section. Only the lines between markers change, so the
+team's edits everywhere else in the doc survive, and running it twice on the
+same inputs changes nothing.
 """
 
 from __future__ import annotations
@@ -20,8 +22,11 @@ from .config import ProjectConfig
 
 STATUS_START = "<!-- status:start -->"
 STATUS_END = "<!-- status:end -->"
+DATA_START = "<!-- data:start -->"
+DATA_END = "<!-- data:end -->"
 DESIGN_DOC = Path("docs") / "design.md"
 NOT_MEASURED = "not measured yet"
+SHOWN_CATEGORIES = 12  # per feature in the data summary
 _MARKDOWN_SPECIAL = "\\`*_[]<>#|~&"
 
 
@@ -45,6 +50,8 @@ def update_design_doc(config: ProjectConfig, *, now: datetime | None = None) -> 
         )
     text = path.read_text(encoding="utf-8")
     updated = replace_status(text, render_status(config, now=now))
+    if DATA_START in updated:  # a doc from before the data summary has no markers: left alone
+        updated = replace_block(updated, DATA_START, DATA_END, render_data_summary(config))
     if updated != text:
         temporary = path.with_name(f".{path.name}.tmp")
         temporary.write_text(updated, encoding="utf-8")
@@ -54,19 +61,68 @@ def update_design_doc(config: ProjectConfig, *, now: datetime | None = None) -> 
 
 def replace_status(text: str, block: str) -> str:
     """`text` with the lines between the status markers replaced by `block`."""
-    lines = text.splitlines(keepends=True)
-    starts = [i for i, line in enumerate(lines) if line.strip() == STATUS_START]
-    ends = [i for i, line in enumerate(lines) if line.strip() == STATUS_END]
-    if not starts and not ends:
+    if STATUS_START not in text and STATUS_END not in text:
         separator = "" if not text or text.endswith("\n") else "\n"
         return f"{text}{separator}\n## Status\n\n{STATUS_START}\n{block}{STATUS_END}\n"
+    return replace_block(text, STATUS_START, STATUS_END, block)
+
+
+def replace_block(text: str, start: str, end: str, block: str) -> str:
+    """`text` with the lines between the `start` and `end` marker lines replaced by `block`."""
+    lines = text.splitlines(keepends=True)
+    starts = [i for i, line in enumerate(lines) if line.strip() == start]
+    ends = [i for i, line in enumerate(lines) if line.strip() == end]
     if len(starts) != 1 or len(ends) != 1 or ends[0] < starts[0]:
         raise DesignDocError(
-            f"the design doc must contain one '{STATUS_START}' line followed by one "
-            f"'{STATUS_END}' line (found {len(starts)} and {len(ends)}); fix the markers "
-            "by hand, or delete both to have a new Status section appended"
+            f"the design doc must contain one '{start}' line followed by one "
+            f"'{end}' line (found {len(starts)} and {len(ends)}); fix the markers "
+            "by hand, or delete both"
         )
     return "".join(lines[: starts[0] + 1]) + block + "".join(lines[ends[0] :])
+
+
+def render_data_summary(config: ProjectConfig) -> str:
+    """The Data section's facts, from configs/schema.yaml and data.source."""
+    schema = config.feature_schema
+    label = schema.label
+    source = f"`{config.data.source}`" if config.data.source else "the generated sample"
+    if schema.time_column:
+        split = (
+            f"by time on `{schema.time_column}`"
+            + (f" (written as `{schema.time_format}`)" if schema.time_format else "")
+            + ": the newest rows are the test split"
+        )
+    else:
+        split = (
+            "random, seeded by `model.seed` (the data has no time column): a random "
+            "split can flatter a model whose data changes over time"
+        )
+    classes = f", classes {', '.join(f'`{c}`' for c in label.classes)}" if label.classes else ""
+    lines = [
+        f"- **Source:** {source}; {len(schema.features)} features (configs/schema.yaml).",
+        f"- **Label:** `{label.name}` ({label.kind}{classes}).",
+        f"- **Split:** {split}.",
+    ]
+    if schema.group_column:
+        lines.append(f"- **Query column:** `{schema.group_column}` (queries stay whole).")
+    if schema.id_columns:
+        lines.append(f"- **Ids (never features):** {', '.join(schema.id_columns)}.")
+    lines += ["", "| feature | kind | allowed values | missing allowed |"]
+    lines += ["| --- | --- | --- | --- |"]
+    for spec in schema.features:
+        if spec.kind == "categorical":
+            more = " ..." if len(spec.categories) > SHOWN_CATEGORIES else ""
+            allowed = ", ".join(spec.categories[:SHOWN_CATEGORIES]) + more
+        else:
+            allowed = f"{_bound(spec.min)} to {_bound(spec.max)}"
+        kind = spec.kind + (" (per query)" if spec.level == "query" else "")
+        row = (spec.name, kind, allowed, "yes" if spec.nullable else "no")
+        lines.append(f"| {' | '.join(_cell(part) for part in row)} |")
+    return "\n".join(lines) + "\n"
+
+
+def _bound(value: float | None) -> str:
+    return "any" if value is None else f"{value:g}"
 
 
 def render_status(config: ProjectConfig, *, now: datetime | None = None) -> str:

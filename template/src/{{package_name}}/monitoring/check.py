@@ -123,8 +123,9 @@ def _ignored_columns(
     """Every column of either table that is not judged, with the reason a reader needs."""
     roles = {
         schema.label.name: "the label",
-        schema.time_column: "the time column",
+        **{name: "the time column" for name in schema.time_columns},
         **{name: "the group column (query ids)" for name in schema.group_columns},
+        **{name: "an id column" for name in schema.id_columns},
         PREDICTION: "the prediction column is not in both tables",
         **{name: "prediction-log bookkeeping" for name in LOG_COLUMNS},
     }
