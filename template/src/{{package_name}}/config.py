@@ -265,12 +265,24 @@ class ProjectConfig(_Section):
             build_problem(self.problem.model_dump(), self.feature_schema)
         except ProblemError as error:
             raise ValueError(str(error)) from None
-        if self.feature_schema.time_column is None and self.data.scale != "memory":
+        if self.data.scale != "memory":
+            self._check_partitioned_tier_limits()
+        return self
+
+    def _check_partitioned_tier_limits(self) -> None:
+        """What the out-of-core and cluster tiers do not read yet, refused with the way out."""
+        schema = self.feature_schema
+        if schema.time_column is None:
             raise ValueError(
                 f"the {self.data.scale} tier splits its partitions by time, so configs/"
                 "schema.yaml needs a time_column (data without timestamps: the memory tier)"
             )
-        return self
+        if schema.label.classes:
+            raise ValueError(
+                f"the {self.data.scale} tier reads labels as class ids: write 0..n-1 in the "
+                "data and drop label.classes from configs/schema.yaml (text labels: the "
+                "memory tier)"
+            )
 
     def model_copy(self, *, update: Any = None, deep: bool = False) -> ProjectConfig:
         """A copy with `update` applied; values cached from the old settings are dropped."""
@@ -326,8 +338,11 @@ def load_config(path: Path | str | None = None) -> ProjectConfig:
         )
     schema_path = paths.get("schema_file", "configs/schema.yaml")
     schema_file = Path(schema_path) if Path(schema_path).is_absolute() else root / schema_path
-    try:
+    try:  # each file's mistakes are reported against that file
         schema = FeatureSchema.model_validate(_read_yaml(schema_file))
+    except ValidationError as error:
+        raise ConfigError(_describe(error, schema_file)) from None
+    try:
         return ProjectConfig.model_validate({**raw, "root": root, "feature_schema": schema})
     except ValidationError as error:
         raise ConfigError(_describe(error, config_file)) from None

@@ -18,6 +18,7 @@ import ray
 import ray.data
 
 from ...config import ProjectConfig
+from ...data import parse_times
 from ...features import encode_frame
 from ...problems import ProblemType
 from ...schema import FeatureSchema, SchemaError
@@ -47,7 +48,7 @@ def read_parquet(paths: list[Path]) -> ray.data.Dataset:
 def compute_cuts(dataset: ray.data.Dataset, config: ProjectConfig) -> TimeCuts:
     """Hourly row counts per batch in Ray tasks, summed on the driver, then the cuts."""
     counts = dataset.map_batches(
-        partial(_hour_counts, time=config.feature_schema.time_column),
+        partial(_hour_counts, schema=config.feature_schema),
         batch_format="pandas",
         batch_size=config.data.chunk_rows,
     ).to_pandas()
@@ -129,7 +130,7 @@ def _settings(config: ProjectConfig, cuts: TimeCuts, split: str) -> dict[str, An
 
 def _in_split(batch: pd.DataFrame, settings: dict[str, Any]) -> pd.DataFrame:
     schema: FeatureSchema = settings["schema"]
-    stamps = _nanoseconds(batch[schema.time_column], schema.time_column)
+    stamps = _nanoseconds(batch[str(schema.time_column)], schema)
     code = np.searchsorted(np.asarray(settings["edges"]), stamps, side="right")
     part = batch.loc[code == settings["split"]].reset_index(drop=True)
     if len(part):
@@ -137,20 +138,16 @@ def _in_split(batch: pd.DataFrame, settings: dict[str, Any]) -> pd.DataFrame:
     return part
 
 
-def _nanoseconds(column: pd.Series, name: str) -> np.ndarray:
-    try:
-        stamps = pd.to_datetime(column, utc=True)
-    except (ValueError, TypeError) as error:
-        raise SchemaError(
-            f"column '{name}': cannot read the values as timestamps ({error})"
-        ) from None
+def _nanoseconds(column: pd.Series, schema: FeatureSchema) -> np.ndarray:
+    """The time column as UTC nanoseconds, read with the schema's `time_format`."""
+    stamps = parse_times(column, schema)
     if stamps.isna().any():
-        raise SchemaError(f"column '{name}': the time column has missing values")
+        raise SchemaError(f"column '{schema.time_column}': the time column has missing values")
     return stamps.dt.tz_localize(None).astype("datetime64[ns]").to_numpy().astype(np.int64)
 
 
-def _hour_counts(batch: pd.DataFrame, *, time: str) -> pd.DataFrame:
-    stamps = _nanoseconds(batch[time], time)
+def _hour_counts(batch: pd.DataFrame, *, schema: FeatureSchema) -> pd.DataFrame:
+    stamps = _nanoseconds(batch[str(schema.time_column)], schema)
     hours, rows = np.unique(stamps - stamps % (3_600 * 10**9), return_counts=True)
     return pd.DataFrame({"hour": hours, "rows": rows})
 
@@ -163,7 +160,7 @@ def _encode_batch(batch: pd.DataFrame, *, settings: dict[str, Any], shards: int)
     schema: FeatureSchema = settings["schema"]
     part = _in_split(batch, settings)
     encoded = pd.DataFrame(encode_frame(part, schema), columns=schema.feature_names)
-    encoded[schema.label.name] = part[schema.label.name].to_numpy(dtype=np.float64)
+    encoded[schema.label.name] = schema.label.encode(part[schema.label.name])
     if schema.group_column:
         groups = part[schema.group_column].to_numpy()
         encoded[schema.group_column] = groups

@@ -41,7 +41,7 @@ def scan(config: ProjectConfig) -> tuple[pl.LazyFrame, list[Path]]:
     """A lazy frame over the source's Parquet files with the time column in UTC."""
     files = parquet_files(source_path(config))
     frame = pl.scan_parquet(files)
-    time = config.feature_schema.time_column
+    time = time_column_name(config)
     dtype = frame.collect_schema().get(time)
     if dtype is None:
         raise SchemaError(f"missing column(s) ['{time}']; the schema expects a time column")
@@ -50,15 +50,23 @@ def scan(config: ProjectConfig) -> tuple[pl.LazyFrame, list[Path]]:
         column = column.dt.replace_time_zone("UTC") if dtype.time_zone is None else column
         column = column.dt.convert_time_zone("UTC")
     elif dtype == pl.String:
-        column = column.str.to_datetime(time_zone="UTC")
+        column = column.str.to_datetime(format=config.feature_schema.time_format, time_zone="UTC")
     else:
         raise SchemaError(f"column '{time}': cannot read {dtype} values as timestamps")
     return frame.with_columns(column.dt.cast_time_unit("us")), files
 
 
+def time_column_name(config: ProjectConfig) -> str:
+    """The time column; this tier's config refuses a schema without one at load."""
+    name = config.feature_schema.time_column
+    if name is None:
+        raise SchemaError("the out_of_core tier needs a time_column in configs/schema.yaml")
+    return name
+
+
 def compute_cuts(frame: pl.LazyFrame, config: ProjectConfig) -> TimeCuts:
     """Hourly row counts in one streaming pass, then the split points."""
-    time = config.feature_schema.time_column
+    time = time_column_name(config)
     histogram = (
         frame.select(pl.col(time).dt.truncate("1h").alias("hour"))
         .group_by("hour")
@@ -78,7 +86,7 @@ def prepare(config: ProjectConfig, *, splits: tuple[str, ...] = SPLITS) -> Prepa
     schema = config.feature_schema
     frame, files = scan(config)
     cuts = compute_cuts(frame, config)
-    time = pl.col(schema.time_column)
+    time = pl.col(time_column_name(config))
     predicates = {
         "train": time < cuts.validation_start,
         "validation": (time >= cuts.validation_start) & (time < cuts.test_start),
