@@ -173,7 +173,10 @@ def test_every_asked_question_has_help_and_default() -> None:
 
 
 def test_questions_use_the_public_answer_keys_in_order() -> None:
+    # The problem type comes first: the project name and the problem questions
+    # default from it, and Copier asks in file order.
     public = [
+        "problem_type",
         "project_name",
         "project_slug",
         "package_name",
@@ -182,7 +185,6 @@ def test_questions_use_the_public_answer_keys_in_order() -> None:
         "author_email",
         "license",
         "python_version",
-        "problem_type",
         "problem_statement",
         "label_definition",
         "n_classes",
@@ -239,6 +241,59 @@ def test_defaults_fit_together(
     assert "batch_schedule" not in answers  # default serving mode is online
     # computed values stay out of the answers file
     assert "metric_direction" not in answers and "metric_catalog" not in answers
+
+
+# The default project of each problem type: name, slug, package name.
+DEFAULT_NAMES = {
+    "binary_classification": ("Churn Risk", "churn-risk", "churn_risk"),
+    "multiclass_classification": ("Ticket Routing", "ticket-routing", "ticket_routing"),
+    "regression": ("Delivery Time", "delivery-time", "delivery_time"),
+    "ranking": ("Search Ranking", "search-ranking", "search_ranking"),
+}
+
+
+@pytest.mark.parametrize("problem_type", list(DEFAULT_NAMES))
+def test_default_answers_tell_the_story_of_the_problem_type(
+    copie: Any, template_repo: Path, problem_type: str
+) -> None:
+    result = copie.copy(extra_answers={"problem_type": problem_type}, template_dir=template_repo)
+    assert result.exit_code == 0, result.exception
+    answers = yaml.safe_load((result.project_dir / ".copier-answers.yml").read_text())
+    name, slug, package = DEFAULT_NAMES[problem_type]
+    assert (answers["project_name"], answers["project_slug"]) == (name, slug)
+    assert answers["package_name"] == package
+    assert answers["description"].startswith(f"{name}: ")
+    assert (result.project_dir / "src" / package / "cli.py").is_file()
+    pyproject = (result.project_dir / "pyproject.toml").read_text()
+    assert f'{slug} = "{package}.cli:app"' in pyproject
+    stories = ("problem_statement", "label_definition", "online_metric", "description")
+    if problem_type != "binary_classification":  # no churn story left in another problem's answers
+        for text in [name, *(str(answers[key]) for key in stories)]:
+            assert not any(word in text.lower() for word in ("churn", "cancel", "retention")), text
+
+
+def test_a_ranking_project_from_the_command_line_is_named_for_ranking(
+    template_repo: Path, tmp_path: Path
+) -> None:
+    destination = tmp_path / "rank"
+    result = copier_copy_cli(template_repo, destination, "-d", "problem_type=ranking")
+    assert result.returncode == 0, result.stderr
+    answers = yaml.safe_load((destination / ".copier-answers.yml").read_text())
+    assert answers["project_name"] == "Search Ranking"
+    assert answers["project_slug"] == "search-ranking"
+    assert (destination / "src" / "search_ranking").is_dir()
+    readme = (destination / "README.md").read_text()
+    assert readme.startswith("# Search Ranking") and "churn" not in readme.lower()
+
+
+def test_an_explicit_name_wins_over_the_problem_types(copie: Any, template_repo: Path) -> None:
+    result = copie.copy(
+        extra_answers={"problem_type": "regression", "project_name": "Basket Size"},
+        template_dir=template_repo,
+    )
+    assert result.exit_code == 0, result.exception
+    answers = yaml.safe_load((result.project_dir / ".copier-answers.yml").read_text())
+    assert (answers["project_slug"], answers["package_name"]) == ("basket-size", "basket_size")
 
 
 def test_batch_answers_replace_latency_answers(copie: Any, template_repo: Path) -> None:

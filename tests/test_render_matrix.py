@@ -22,6 +22,13 @@ import yaml
 
 from conftest import STATS, built_once, generate
 
+# The default project slug (and command name) of each problem type.
+DEFAULT_SLUGS = {
+    "binary_classification": "churn-risk",
+    "multiclass_classification": "ticket-routing",
+    "regression": "delivery-time",
+    "ranking": "search-ranking",
+}
 PROBLEM_TYPES = ("binary_classification", "multiclass_classification", "regression", "ranking")
 SERVING_MODES = ("online", "batch")
 SCALE_TIERS = ("memory", "out_of_core", "cluster")
@@ -144,8 +151,8 @@ def test_files_follow_the_answers(
     assert ("polars" in deps) == (data_scale == "out_of_core")
     assert ("ray" in deps) == (data_scale == "cluster")
     assert "mlflow" not in deps
-    # the console script is named after the project slug
-    assert pyproject["project"]["scripts"] == {"churn-risk": f"m_{name}.cli:app"}
+    # the console script is named after the project slug, which defaults per problem type
+    assert pyproject["project"]["scripts"] == {DEFAULT_SLUGS[problem_type]: f"m_{name}.cli:app"}
     config = yaml.safe_load((project / "configs" / "project.yaml").read_text())
     assert config["problem"]["type"] == problem_type
     assert config["serving"]["mode"] == serving_mode

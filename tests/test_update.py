@@ -447,6 +447,29 @@ def test_untouched_project_updated_equals_fresh_copy(
     STATS["update: untouched projects equal to a fresh copy"] += 1
 
 
+def test_a_project_named_by_an_old_default_keeps_its_name_on_update(
+    release_repo: ReleaseRepo, tmp_path: Path
+) -> None:
+    """Defaults now follow the problem type; a recorded name is an answer and stays."""
+    if not release_repo.released:
+        pytest.skip("no release older than HEAD")
+    release = release_repo.released[-1]
+    project = render(release_repo, tmp_path / "project", release, problem_type="ranking")
+    recorded = answers_file(project)
+    git(project, "init", "-q", "-b", "main")
+    commit_all(project, f"generated at {release}")
+    copier_update(project)
+    updated = answers_file(project)
+    assert updated["_commit"] == release_repo.head_version
+    for key in ("project_name", "project_slug", "package_name", "description"):
+        assert updated[key] == recorded[key], key
+    assert (project / "src" / recorded["package_name"] / "cli.py").is_file()
+    fresh = render(
+        release_repo, tmp_path / "fresh", release_repo.head_version, problem_type="ranking"
+    )
+    assert answers_file(fresh)["project_name"] == "Search Ranking"  # a new project: the new default
+
+
 @pytest.mark.slow
 def test_changing_serving_mode_on_update_switches_generated_parts(
     release_repo: ReleaseRepo, project_env: ProjectEnv, tmp_path: Path

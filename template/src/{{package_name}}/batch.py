@@ -25,7 +25,7 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.parquet as pq
 
-from .config import ProjectConfig
+from .config import LogSource, ProjectConfig
 from .features import encode_columns
 from .predlog import PredictionLogger
 from .registry import LoadedModel, ModelRegistry
@@ -118,8 +118,15 @@ class ScoreOptions(TypedDict, total=False):
 
     chunk_rows: int | None  # rows read, checked and scored at a time (default batch.chunk_rows)
     log_predictions: bool | None  # write the scored rows to the prediction log (default: config)
+    log_source: LogSource | None  # the logged rows' `source` (default "batch"; pipeline: "replay")
     version: str | None  # the model version (default: the promoted one)
     run_id: str | None  # the run's id in the output and the log (default: a new one)
+
+
+def open_batch_log(config: ProjectConfig, options: ScoreOptions) -> PredictionLogger:
+    """The prediction log a scoring run writes to, its rows tagged `options["log_source"]`."""
+    source = options.get("log_source") or "batch"
+    return PredictionLogger(config.prediction_log_path, source=source, max_pending=4)
 
 
 def score_chunked(
@@ -144,7 +151,7 @@ def score_chunked(
     writer: pq.ParquetWriter | None = None
     rejects: pq.ParquetWriter | None = None
     counts = {"read": 0, "scored": 0, "rejected": 0, "chunks": 0}
-    predlog = PredictionLogger(config.prediction_log_path, max_pending=4) if log else None
+    predlog = open_batch_log(config, options) if log else None
     try:
         for table in read_chunks(Path(input_path), chunk_rows=size):
             frame = table.to_pandas()

@@ -34,6 +34,13 @@ CONFIG_ENV_VAR = "ML_PROJECT_CONFIG"
 # bench points its server at a throwaway log, so synthetic load never reaches
 # the log the drift monitor reads.
 PREDICTION_LOG_ENV_VAR = "ML_PREDICTION_LOG"
+# The `source` the service writes on its log rows instead of serving.log_source:
+# the latency bench starts its server with "bench", so the load is marked as
+# such even when it reaches a real log.
+PREDICTION_SOURCE_ENV_VAR = "ML_PREDICTION_SOURCE"
+# Who wrote a prediction log row: the HTTP service, `batch score`, the
+# pipeline's replay of the test split, the latency bench's load.
+LogSource = Literal["served", "batch", "replay", "bench"]
 DEFAULT_CONFIG = Path("configs") / "project.yaml"
 
 
@@ -126,9 +133,16 @@ class ServingSection(_Section):
     max_batch_rows: int = Field(default=2048, ge=1)
     graceful_shutdown_s: float = Field(default=10.0, ge=0)
     log_predictions: bool = True
+    # The `source` of the rows the service logs; $ML_PREDICTION_SOURCE overrides it.
+    log_source: LogSource = Field(default="served", validate_default=True)
     bench_duration_s: float = Field(default=3.0, gt=0)
     bench_max_requests: int = Field(default=20000, ge=10)
     bench_concurrency: list[int] = Field(default_factory=lambda: [1, 8, 64])
+
+    @field_validator("log_source", mode="before")
+    @classmethod
+    def _log_source_from_env(cls, value: object) -> object:
+        return os.environ.get(PREDICTION_SOURCE_ENV_VAR) or value
 
 
 class BatchSection(_Section):

@@ -2,10 +2,18 @@
 
 Serving and batch scoring both write here and the drift monitor reads it, so
 the three agree on one format: a SQLite file with one row per scored row
-(request id, UTC timestamp, model version, the features as a JSON object and
-the prediction as one number). Writes happen on a background thread, so the
-response path only appends to a queue; `close()` drains that queue, so a clean
-shutdown loses nothing.
+(request id, UTC timestamp, model version, the features as a JSON object, the
+prediction as one number and its `source`). Writes happen on a background
+thread, so the response path only appends to a queue; `close()` drains that
+queue, so a clean shutdown loses nothing.
+
+`source` says who wrote the row: `served` (the HTTP service), `batch`
+(`batch score`), `replay` (the pipeline scoring the test split as if it were
+traffic) or `bench` (the latency bench's load). Readers take every source but
+`bench` unless told otherwise. Logs written before the column existed get it
+when a writer opens them; their rows read as `unknown`, since nothing recorded
+who wrote them (`make run` replayed test rows into the same file), and count
+as they always did.
 """
 
 from __future__ import annotations
@@ -17,35 +25,67 @@ import queue
 import sqlite3
 import threading
 import time
-from collections.abc import Mapping, Sequence
+from collections.abc import Collection, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 from types import TracebackType
-from typing import Any
+from typing import Any, get_args
 
 import numpy as np
 import pandas as pd
 
-from .config import ProjectConfig
+from .config import LogSource, ProjectConfig
 
 logger = logging.getLogger(__name__)
 
-_CREATE_TABLE = """
+# The sources a writer may give, and the one rows from before the column read as.
+WRITER_SOURCES: tuple[str, ...] = get_args(LogSource)
+UNKNOWN_SOURCE = "unknown"
+SOURCES: tuple[str, ...] = (*WRITER_SOURCES, UNKNOWN_SOURCE)
+# What readers take by default: everything but the bench's synthetic load.
+DEFAULT_SOURCES: tuple[str, ...] = tuple(s for s in SOURCES if s != "bench")
+
+# The default keeps an old-version writer (still running during an update)
+# working once a new one has added the column: its rows read as `unknown`.
+_SOURCE_COLUMN = f"source TEXT NOT NULL DEFAULT '{UNKNOWN_SOURCE}'"
+_CREATE_TABLE = f"""
 CREATE TABLE IF NOT EXISTS predictions (
     id INTEGER PRIMARY KEY AUTOINCREMENT,
     request_id TEXT NOT NULL,
     logged_at TEXT NOT NULL,
     model_version TEXT NOT NULL,
     features TEXT NOT NULL,
-    prediction REAL
+    prediction REAL,
+    {_SOURCE_COLUMN}
 )
 """
 _INSERT = (
-    "INSERT INTO predictions (request_id, logged_at, model_version, features, prediction) "
-    "VALUES (?, ?, ?, ?, ?)"
+    "INSERT INTO predictions (request_id, logged_at, model_version, features, prediction, "
+    "source) VALUES (?, ?, ?, ?, ?, ?)"
 )
 _STOP = object()
+
+
+def _check_source(source: str, accepted: tuple[str, ...]) -> str:
+    if source not in accepted:
+        raise ValueError(
+            f"'{source}' is not a prediction log source: choose from {', '.join(accepted)}"
+        )
+    return source
+
+
+def check_sources(sources: Collection[str]) -> tuple[str, ...]:
+    """`sources` as a tuple, each one checked; a ValueError names a bad one."""
+    chosen = tuple(_check_source(str(source), SOURCES) for source in sources)
+    if not chosen:
+        raise ValueError(f"no source given: choose one or more of {', '.join(SOURCES)}")
+    return chosen
+
+
+def parse_sources(text: str) -> tuple[str, ...]:
+    """Sources from a comma-separated list (`--log-source served,batch`)."""
+    return check_sources([part.strip() for part in text.split(",") if part.strip()])
 
 
 @dataclass(frozen=True)
@@ -57,6 +97,10 @@ class _Entry:
     predictions: np.ndarray
 
 
+def _has_source_column(connection: sqlite3.Connection) -> bool:
+    return any(row[1] == "source" for row in connection.execute("PRAGMA table_info(predictions)"))
+
+
 def _connect(path: Path) -> sqlite3.Connection:
     path.parent.mkdir(parents=True, exist_ok=True)
     connection = sqlite3.connect(path, timeout=30, check_same_thread=False)
@@ -64,6 +108,13 @@ def _connect(path: Path) -> sqlite3.Connection:
     connection.execute("PRAGMA synchronous=NORMAL")
     connection.execute(_CREATE_TABLE)
     connection.commit()
+    if not _has_source_column(connection):  # a log from before `source`: add it, keep the rows
+        try:
+            connection.execute(f"ALTER TABLE predictions ADD COLUMN {_SOURCE_COLUMN}")
+            connection.commit()
+        except sqlite3.OperationalError:
+            if not _has_source_column(connection):  # not another worker that got there first
+                raise
     return connection
 
 
@@ -90,10 +141,19 @@ class PredictionLogger:
     them all in one transaction (one commit per request would cost more CPU
     than the request itself). When the queue is full (the disk cannot keep up)
     rows are dropped and counted in `dropped_rows` rather than slowing responses.
+    Every row it writes carries `source`, one of `WRITER_SOURCES`.
     """
 
-    def __init__(self, path: Path, *, max_pending: int = 10_000, linger_s: float = 0.05) -> None:
+    def __init__(
+        self,
+        path: Path,
+        *,
+        source: str,
+        max_pending: int = 10_000,
+        linger_s: float = 0.05,
+    ) -> None:
         self.path = path
+        self.source = _check_source(source, WRITER_SOURCES)
         self.linger_s = linger_s
         self.rows_written = 0
         self.dropped_rows = 0
@@ -192,6 +252,7 @@ class PredictionLogger:
                         entry.model_version,
                         json.dumps(features, allow_nan=False),
                         _plain(float(prediction)),
+                        self.source,
                     )
                 )
         with self._connection:
@@ -199,32 +260,47 @@ class PredictionLogger:
         self.rows_written += len(rows)
 
 
-def open_prediction_log(config: ProjectConfig) -> PredictionLogger:
-    """The project's prediction log (`paths.prediction_log`), ready to write."""
-    return PredictionLogger(config.prediction_log_path)
+def open_prediction_log(config: ProjectConfig, *, source: str | None = None) -> PredictionLogger:
+    """The project's prediction log (`paths.prediction_log`), ready to write.
+
+    Rows are tagged `source`, by default the service's (`serving.log_source`).
+    """
+    return PredictionLogger(config.prediction_log_path, source=source or config.serving.log_source)
 
 
-def read_prediction_log(config: ProjectConfig, *, limit: int | None = None) -> pd.DataFrame:
-    """The logged rows, oldest first: one column per feature plus the prediction.
+def read_prediction_log(
+    config: ProjectConfig,
+    *,
+    limit: int | None = None,
+    sources: Collection[str] | None = None,
+) -> pd.DataFrame:
+    """The logged rows of the chosen `sources`, oldest first: one column per feature and more.
 
     Columns: every schema feature (numeric as float, categorical as text),
-    `prediction`, `model_version`, `logged_at` (UTC timestamps) and `request_id`,
-    and for ranking the group column (the query id). `limit` keeps only the most
-    recent rows. A missing log reads as no rows.
+    `prediction`, `model_version`, `logged_at` (UTC timestamps), `request_id`
+    and `source`, and for ranking the group column (the query id). `sources`
+    defaults to `DEFAULT_SOURCES` (all but the bench's load); `limit` keeps
+    only the most recent of those rows. A missing log reads as no rows; the
+    file is opened read-only and never changed.
     """
     schema = config.feature_schema
     path = config.prediction_log_path
-    records: list[tuple[str, str, str, str, float | None]] = []
+    chosen = DEFAULT_SOURCES if sources is None else check_sources(sources)
+    records: list[tuple[str, str, str, str, float | None, str]] = []
     if path.is_file():
-        query = (
-            "SELECT request_id, logged_at, model_version, features, prediction "
-            "FROM predictions ORDER BY id DESC"
-        )
         with sqlite3.connect(f"file:{path}?mode=ro", uri=True) as connection:
+            # A log from before the column has only rows of unknown source.
+            source = "source" if _has_source_column(connection) else f"'{UNKNOWN_SOURCE}'"
+            marks = ", ".join("?" for _ in chosen)
+            query = (
+                f"SELECT request_id, logged_at, model_version, features, prediction, {source} "
+                f"FROM predictions WHERE {source} IN ({marks}) ORDER BY id DESC"
+            )
             if limit is None:
-                records = connection.execute(query).fetchall()
+                records = connection.execute(query, chosen).fetchall()
             else:
-                records = connection.execute(f"{query} LIMIT ?", (int(limit),)).fetchall()
+                records = connection.execute(f"{query} LIMIT ?", (*chosen, int(limit))).fetchall()
+        connection.close()
         records.reverse()
     payloads = [json.loads(record[3]) for record in records]
     features = pd.DataFrame.from_records(
@@ -243,6 +319,7 @@ def read_prediction_log(config: ProjectConfig, *, limit: int | None = None) -> p
         pd.Series([r[1] for r in records], dtype="object"), utc=True
     )
     features["request_id"] = pd.Series([r[0] for r in records], dtype="object")
+    features["source"] = pd.Series([r[5] for r in records], dtype="object")
     if schema.group_column:  # ranking: the query each row belongs to (its request if unknown)
         features[schema.group_column] = pd.Series(
             [

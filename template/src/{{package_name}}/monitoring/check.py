@@ -2,7 +2,8 @@
 
 By default the reference is the promoted model's `reference.parquet` (training
 rows and the model's predictions on them, saved with the model) and the
-current window is the newest rows of the prediction log. `--reference` and
+current window is the newest rows of the prediction log, of every source but
+the latency bench's load (`--log-source` chooses others). `--reference` and
 `--current` replace either. Given both, the two files are judged on the
 feature schema alone: its features, with the schema's kinds, plus the
 prediction column when both files have it; the label, the time and group
@@ -13,6 +14,7 @@ schema's features is an error, never "no drift".
 from __future__ import annotations
 
 import math
+from collections.abc import Collection
 from dataclasses import replace
 from pathlib import Path
 from typing import Any
@@ -26,7 +28,7 @@ from .performance import PerformanceResult, performance_drift
 from .profile import Kind, profile_column, profile_frame
 from .results import PREDICTION, DriftReport
 
-LOG_COLUMNS = ("model_version", "logged_at", "request_id")  # the prediction log's own
+LOG_COLUMNS = ("model_version", "logged_at", "request_id", "source")  # the prediction log's own
 
 
 class DriftCheckError(ValueError):
@@ -38,13 +40,24 @@ def run_drift_check(
     *,
     reference: Path | None = None,
     current: Path | None = None,
+    log_sources: Collection[str] | None = None,
     write: bool = True,
 ) -> DriftReport:
-    """Compare, judge, write reports/drift.json and drift.html (when `write`)."""
+    """Compare, judge, write reports/drift.json and drift.html (when `write`).
+
+    `log_sources` chooses the prediction log rows of the current window
+    (default: `predlog.DEFAULT_SOURCES`, all but the bench's load).
+    """
+    if current is not None and log_sources is not None:
+        raise DriftCheckError(
+            "--log-source chooses rows of the prediction log; with --current there is none to read"
+        )
     if reference is not None and current is not None:
         report = _check_files(config, reference=reference, current=current)
     else:
-        report = _check_project(config, reference=reference, current=current)
+        report = _check_project(
+            config, reference=reference, current=current, log_sources=log_sources
+        )
     if write:
         from .report import write_reports
 
@@ -219,7 +232,11 @@ def _schema_kinds(config: ProjectConfig) -> dict[str, Kind]:
 
 
 def _check_project(
-    config: ProjectConfig, *, reference: Path | None, current: Path | None
+    config: ProjectConfig,
+    *,
+    reference: Path | None,
+    current: Path | None,
+    log_sources: Collection[str] | None = None,
 ) -> DriftReport:
     """The project's own check: schema kinds, the model's reference, the prediction log."""
     from ..registry import LoadedModel, ModelRegistry, RegistryError
@@ -243,14 +260,21 @@ def _check_project(
     else:
         ref_frame, ref_source = _read(reference), str(reference)
     if current is None:
-        from ..predlog import read_prediction_log
+        from ..predlog import DEFAULT_SOURCES, check_sources, read_prediction_log
 
-        cur_frame = read_prediction_log(config, limit=config.monitoring.window_rows)
-        cur_source = f"prediction log, newest {config.monitoring.window_rows} rows"
+        try:
+            sources = DEFAULT_SOURCES if log_sources is None else check_sources(log_sources)
+        except ValueError as error:
+            raise DriftCheckError(str(error)) from None
+        window = config.monitoring.window_rows
+        cur_frame = read_prediction_log(config, limit=window, sources=sources)
+        named = ", ".join(sources)
+        cur_source = f"prediction log, newest {window} rows from {named}"
         if cur_frame.empty:
             raise DriftCheckError(
                 f"the current window is empty: the prediction log {config.prediction_log_path} "
-                "has no rows yet; score data first (batch score or serve) or pass --current"
+                f"has no rows from {named} yet; score data first (batch score or serve), "
+                "choose other sources (--log-source) or pass --current"
             )
     else:
         cur_frame, cur_source = _read(current), str(current)

@@ -24,7 +24,6 @@ import ray.data
 from ... import batch as batch_module
 from ...config import ProjectConfig
 from ...evaluation.results import TestSet
-from ...predlog import PredictionLogger
 from ...registry import LoadedModel, ModelRegistry
 from ...schema import FeatureSchema
 from ...validation import check_rows
@@ -99,7 +98,7 @@ def score_file(
     pending = output_path.with_name(f"{output_path.name}.partial")
     writers: dict[str, pq.ParquetWriter] = {}
     counts = {"read": 0, "scored": 0, "rejected": 0, "chunks": 0}
-    predlog = PredictionLogger(config.prediction_log_path, max_pending=4) if log else None
+    predlog = batch_module.open_batch_log(config, options) if log else None
     settings = {
         "model_text": model.booster.model_to_string(),
         "version": model.version,
