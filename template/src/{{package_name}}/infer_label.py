@@ -62,7 +62,8 @@ def decide_label(
     reader = _READERS.get(label_kind)
     if reader is None:
         raise InferenceError(f"{problem}: label kind '{label_kind}' cannot be inferred yet")
-    texts = column.map(canonical_text)
+    # canonical text once per distinct value: a label column can have millions of rows
+    texts = column.map({value: canonical_text(value) for value in column.unique()})
     return reader(column, texts, problem, positive)
 
 
