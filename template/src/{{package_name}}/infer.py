@@ -6,12 +6,12 @@ columns are checked, and every other column becomes a numeric or
 categorical feature, an id, or is left out with a one-line reason
 (infer_columns.py). Features that give the label away are dropped as
 leakage suspects (leakage.py). Guesses a person should check are collected
-for review. Nothing here writes a file: adopt.py does, once all is valid.
+for review, and a release threshold is proposed when the metric is in the
+label's unit (threshold.py). Nothing here writes a file: adopt.py does.
 """
 
 from __future__ import annotations
 
-import math
 from collections.abc import Sequence
 from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING, Any
@@ -21,12 +21,11 @@ import pandas as pd
 from pydantic import ValidationError
 
 from .dates import detect_date_format
-from .features import encode_frame
 from .infer_columns import ColumnDecision, InferenceError, decide_column
-from .infer_label import LabelDecision, decide_label
+from .infer_label import decide_label
 from .leakage import leakage_reason
-from .metrics import get_metric
 from .schema import FeatureSchema
+from .threshold import ThresholdProposal, propose_threshold
 
 if TYPE_CHECKING:
     from .problems import ProblemType
@@ -37,15 +36,6 @@ __all__ = ["ColumnDecision", "Inference", "InferenceError", "ThresholdProposal",
 # (drawn with a fixed seed); ranges, missing values and categories use every row.
 PROFILE_ROWS = 200_000
 PROFILE_SEED = 0
-
-
-@dataclass(frozen=True)
-class ThresholdProposal:
-    """A release threshold for a metric in the label's unit, and where it comes from."""
-
-    metric: str
-    value: float
-    reason: str
 
 
 @dataclass(frozen=True)
@@ -121,7 +111,11 @@ def infer_schema(
         "features": [c.feature for c in columns if c.feature is not None],
     }
     validated = _validated(schema, columns)
-    proposal = _threshold(frame, validated, problem_type, metric, target) if metric else None
+    proposal = None
+    if metric:
+        proposal = propose_threshold(
+            frame, validated, problem_type, metric=metric, labels=target.codes
+        )
     return Inference(
         schema=schema,
         columns=columns,
@@ -268,48 +262,6 @@ def _validated(schema: dict[str, Any], columns: tuple[ColumnDecision, ...]) -> F
         return FeatureSchema.model_validate(schema)
     except ValidationError as error:
         raise InferenceError(f"the inferred schema does not validate: {error}") from None
-
-
-def _threshold(
-    frame: pd.DataFrame,
-    schema: FeatureSchema,
-    problem_type: ProblemType,
-    metric_name: str,
-    target: LabelDecision,
-) -> ThresholdProposal | None:
-    """For a metric in the label's unit: the baseline's value on this table.
-
-    The threshold a model must reach is then "at least as good as the
-    baseline"; the gate separately requires beating the baseline on the test
-    split. Metrics with a fixed scale (ROC AUC, R squared) keep their threshold.
-    """
-    metric = get_metric(metric_name, problem_type.name)
-    if not metric.data_scaled:
-        return None
-    matrix = encode_frame(frame, schema)
-    labels = problem_type.encode_labels(target.codes)
-    groups = frame[schema.group_column].to_numpy() if schema.group_column else None
-    baseline = problem_type.fit_baseline(matrix, labels, schema)
-    outputs = problem_type.predict_baseline(baseline, matrix)
-    value = problem_type.score(metric.name, labels, outputs, groups)
-    if not math.isfinite(value):
-        return None
-    rounded = _round_leniently(value, lower_is_better=not metric.is_better(1.0, 0.0))
-    reason = (
-        f"the baseline's {metric.label} on all {len(frame):,} rows "
-        f"({problem_type.describe_baseline(baseline)}): a model must at least match it, and "
-        "the release gate also requires it to beat the baseline on the test split"
-    )
-    return ThresholdProposal(metric.name, rounded, reason)
-
-
-def _round_leniently(value: float, *, lower_is_better: bool) -> float:
-    """`value` to four significant digits, rounded in the direction that lets a model pass."""
-    if value == 0:
-        return 0.0
-    scale = 10.0 ** (3 - math.floor(math.log10(abs(value))))
-    rounded = (math.ceil if lower_is_better else math.floor)(value * scale) / scale
-    return float(rounded)
 
 
 def _review(
