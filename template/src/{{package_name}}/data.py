@@ -20,15 +20,11 @@ import pandas as pd
 from .config import ProjectConfig
 from .schema import FeatureSchema, SchemaError
 from .synthetic import schema_world
+from .tables import SAMPLE_FILE, DataError, read_table
 from .validation import validate_frame
 
-SAMPLE_FILE = "sample.parquet"
 SAMPLE_START = pd.Timestamp("2025-01-01", tz="UTC")
 SAMPLE_DAYS = 180
-
-
-class DataError(ValueError):
-    """The data source is missing, unreadable or too small."""
 
 
 @dataclass(frozen=True)
@@ -74,8 +70,11 @@ def load_dataset(config: ProjectConfig, source: Path | None = None) -> pd.DataFr
     The label comes back as class ids when the schema names its classes
     (`label.classes`); the rows are in time (then query) order.
     """
-    frame = read_table(source or dataset_path(config))
-    schema = config.feature_schema
+    return prepare_dataset(read_table(source or dataset_path(config)), config.feature_schema)
+
+
+def prepare_dataset(frame: pd.DataFrame, schema: FeatureSchema) -> pd.DataFrame:
+    """A table as read from disk -> times parsed, checked against `schema`, label encoded."""
     if schema.time_column and schema.time_column in frame.columns:
         frame[schema.time_column] = parse_times(frame[schema.time_column], schema)
     validate_frame(frame, schema, require_label=True)
@@ -101,22 +100,6 @@ def parse_times(values: pd.Series, schema: FeatureSchema) -> pd.Series:
             "time_format in configs/schema.yaml (day-first dates: '%d/%m/%Y'), or time_column: "
             "null when the data has no timestamp"
         ) from None
-
-
-def read_table(path: Path) -> pd.DataFrame:
-    """Read a Parquet file, a folder of Parquet files or a CSV file."""
-    if not path.exists():
-        hint = " (run `data sample` first)" if path.name == SAMPLE_FILE else ""
-        raise DataError(f"data source {path} does not exist{hint}")
-    suffix = path.suffix.lower()
-    try:
-        if path.is_dir() or suffix in {".parquet", ".pq"}:
-            return pd.read_parquet(path)
-        if suffix in {".csv", ".gz"}:
-            return pd.read_csv(path)
-    except (OSError, ValueError) as error:
-        raise DataError(f"cannot read {path}: {error}") from None
-    raise DataError(f"{path}: unsupported file type '{suffix}'; use Parquet or CSV")
 
 
 def split_dataset(frame: pd.DataFrame, config: ProjectConfig) -> Splits:

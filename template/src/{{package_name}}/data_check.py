@@ -17,8 +17,9 @@ import pandas as pd
 from rich.table import Table
 
 from .config import ProjectConfig
-from .data import DataError, dataset_path, parse_times, read_table
+from .data import dataset_path, parse_times
 from .schema import SchemaError
+from .tables import DataError, read_table
 from .validation import Finding, check_rows
 
 

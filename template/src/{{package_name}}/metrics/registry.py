@@ -49,7 +49,9 @@ class Metric:
     """A metric: what it applies to, which way is better, its range and its math.
 
     `function(y_true, y_score)` (ranking: also `groups=`, `k=`) is the point
-    value; `bootstrap` says how the bootstrap resamples it.
+    value; `bootstrap` says how the bootstrap resamples it. `data_scaled`
+    metrics are in the label's unit (RMSE in minutes, say), so no threshold
+    fits every data set: `data infer` proposes one from the baseline instead.
     """
 
     name: str
@@ -61,6 +63,7 @@ class Metric:
     default_threshold: float
     function: Callable[..., float]
     bootstrap: Bootstrap
+    data_scaled: bool = False
 
     def is_better(self, value: float, other: float) -> bool:
         """True when `value` is strictly better than `other`."""
@@ -86,23 +89,24 @@ class Metric:
 
 # One row per metric, in the order of each problem type's choices (the first is
 # the default primary metric): problem type, name, label, direction, low, high,
-# default release threshold. Multiclass log loss shares the binary name.
-_CATALOG: tuple[tuple[str, str, str, Direction, float | None, float | None, float], ...] = (
-    (BINARY, "roc_auc", "ROC AUC", "higher", 0.0, 1.0, 0.75),
-    (BINARY, "pr_auc", "PR AUC (average precision)", "higher", 0.0, 1.0, 0.35),
-    (BINARY, "log_loss", "log loss", "lower", 0.0, None, 0.60),
-    (BINARY, "brier", "Brier score", "lower", 0.0, 1.0, 0.12),
-    (MULTICLASS, "macro_f1", "macro F1", "higher", 0.0, 1.0, 0.65),
-    (MULTICLASS, "accuracy", "accuracy", "higher", 0.0, 1.0, 0.70),
-    (MULTICLASS, "log_loss", "log loss", "lower", 0.0, None, 0.60),
-    (REGRESSION, "rmse", "RMSE", "lower", 0.0, None, 8.0),
-    (REGRESSION, "mae", "MAE", "lower", 0.0, None, 6.0),
-    (REGRESSION, "mape", "MAPE", "lower", 0.0, None, 0.20),
-    (REGRESSION, "r2", "R squared", "higher", None, 1.0, 0.65),
-    (RANKING, "ndcg_at_k", "NDCG@k", "higher", 0.0, 1.0, 0.50),
-    (RANKING, "map_at_k", "MAP@k", "higher", 0.0, 1.0, 0.40),
-    (RANKING, "mrr", "MRR", "higher", 0.0, 1.0, 0.70),
-    (RANKING, "recall_at_k", "recall@k", "higher", 0.0, 1.0, 0.50),
+# default release threshold, whether the value is in the label's unit.
+# Multiclass log loss shares the binary name.
+_CATALOG: tuple[tuple[str, str, str, Direction, float | None, float | None, float, bool], ...] = (
+    (BINARY, "roc_auc", "ROC AUC", "higher", 0.0, 1.0, 0.75, False),
+    (BINARY, "pr_auc", "PR AUC (average precision)", "higher", 0.0, 1.0, 0.35, False),
+    (BINARY, "log_loss", "log loss", "lower", 0.0, None, 0.60, False),
+    (BINARY, "brier", "Brier score", "lower", 0.0, 1.0, 0.12, False),
+    (MULTICLASS, "macro_f1", "macro F1", "higher", 0.0, 1.0, 0.65, False),
+    (MULTICLASS, "accuracy", "accuracy", "higher", 0.0, 1.0, 0.70, False),
+    (MULTICLASS, "log_loss", "log loss", "lower", 0.0, None, 0.60, False),
+    (REGRESSION, "rmse", "RMSE", "lower", 0.0, None, 8.0, True),
+    (REGRESSION, "mae", "MAE", "lower", 0.0, None, 6.0, True),
+    (REGRESSION, "mape", "MAPE", "lower", 0.0, None, 0.20, False),
+    (REGRESSION, "r2", "R squared", "higher", None, 1.0, 0.65, False),
+    (RANKING, "ndcg_at_k", "NDCG@k", "higher", 0.0, 1.0, 0.50, False),
+    (RANKING, "map_at_k", "MAP@k", "higher", 0.0, 1.0, 0.40, False),
+    (RANKING, "mrr", "MRR", "higher", 0.0, 1.0, 0.70, False),
+    (RANKING, "recall_at_k", "recall@k", "higher", 0.0, 1.0, 0.50, False),
 )
 # The math lives with its family: the point value and how the bootstrap resamples it.
 _MATH: dict[str, dict[str, MetricMath]] = {
@@ -112,8 +116,8 @@ _MATH: dict[str, dict[str, MetricMath]] = {
     RANKING: ranking.RANKING_MATH,
 }
 METRICS: tuple[Metric, ...] = tuple(
-    Metric(name, label, (problem,), direction, low, high, threshold, *_MATH[problem][name])
-    for problem, name, label, direction, low, high, threshold in _CATALOG
+    Metric(name, label, (problem,), direction, low, high, threshold, *_MATH[problem][name], scaled)
+    for problem, name, label, direction, low, high, threshold, scaled in _CATALOG
 )
 
 

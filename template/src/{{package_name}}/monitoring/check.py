@@ -314,7 +314,7 @@ def _with_predictions(frame: pd.DataFrame, model: Any, config: ProjectConfig) ->
 
 
 def _read(path: Path) -> pd.DataFrame:
-    from ..data import DataError, read_table
+    from ..tables import DataError, read_table
 
     try:
         return read_table(Path(path))
