@@ -40,11 +40,23 @@ def run_drift_check(
     current: Path | None = None,
     write: bool = True,
 ) -> DriftReport:
-    """Compare, judge, write reports/drift.json and drift.html (when `write`)."""
-    if reference is not None and current is not None:
-        report = _check_files(config, reference=reference, current=current)
-    else:
-        report = _check_project(config, reference=reference, current=current)
+    """Compare, judge, write reports/drift.json and drift.html (when `write`).
+
+    A check that cannot judge still raises `DriftCheckError`, after writing
+    reports that say why (`judged: false`, `reason`), so the last report never
+    shows an older verdict as if it were today's.
+    """
+    try:
+        if reference is not None and current is not None:
+            report = _check_files(config, reference=reference, current=current)
+        else:
+            report = _check_project(config, reference=reference, current=current)
+    except DriftCheckError as error:
+        if write:
+            from .report import write_unjudged_reports
+
+            write_unjudged_reports(str(error), config.reports_dir)
+        raise
     if write:
         from .report import write_reports
 
