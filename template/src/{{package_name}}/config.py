@@ -83,6 +83,10 @@ class MetricSection(_Section):
     slices: list[str] = Field(default_factory=list)
     min_slice_rows: int = Field(default=30, ge=1)
 
+    def slice_columns(self, schema: FeatureSchema) -> list[str]:
+        """The columns the evaluation slices by: `slices`, else every categorical feature."""
+        return list(self.slices) or [spec.name for spec in schema.categorical_features]
+
 
 class DataSection(_Section):
     scale: Literal["memory", "out_of_core", "cluster"]
@@ -94,17 +98,13 @@ class DataSection(_Section):
     test_fraction: float = Field(default=0.15, gt=0, lt=0.5)
     # out_of_core and cluster tiers: rows per Parquet part / row group / scoring chunk.
     chunk_rows: int = Field(default=250_000, ge=100)
-    # cluster tier: a Ray address (ray://host:10001, auto); null reads $RAY_ADDRESS,
-    # and without either a local Ray instance is started.
-    ray_address: str | None = Field(default=None, validate_default=True)
+    # cluster tier: a Ray address (ray://host:10001; auto: $RAY_ADDRESS, else the
+    # cluster `ray start` started here); null: a new local instance, never one
+    # already running, whatever $RAY_ADDRESS says.
+    ray_address: str | None = None
     ray_workers: int | None = Field(default=None, ge=1)  # null: sized to the machine
     ray_num_cpus: int | None = Field(default=None, ge=1)  # local instance; null: cores
     ray_storage: str | None = None  # Ray Train results; a cluster needs shared storage (s3://...)
-
-    @field_validator("ray_address")
-    @classmethod
-    def _ray_address_from_env(cls, value: str | None) -> str | None:
-        return value or os.environ.get("RAY_ADDRESS") or None
 
 
 class ModelSection(_Section):

@@ -17,6 +17,7 @@ import pandas as pd
 from rich.table import Table
 
 from .config import ProjectConfig
+from .console import new_table
 from .data import dataset_path, parse_times
 from .schema import SchemaError
 from .tables import DataError, read_table
@@ -41,9 +42,10 @@ class DataCheckReport:
 
     def table(self) -> Table:
         """Every broken rule: column, problem, rows, the first rows with their values."""
-        table = Table(title=f"{self.source}: {self.rows} rows against {self.schema_file}")
-        for column in ("column", "problem", "rows", "first rows (row from 0: value)"):
-            table.add_column(column)
+        table = new_table(
+            f"{self.source}: {self.rows} rows against {self.schema_file}",
+            *("column", "problem", "rows", "first rows (row from 0: value)"),
+        )
         for name in self.missing_columns:
             table.add_row(name, "column missing from the file", str(self.rows), "")
         for finding in self.findings:

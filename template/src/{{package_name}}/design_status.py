@@ -39,7 +39,8 @@ def update_design_doc(config: ProjectConfig, *, now: datetime | None = None) -> 
 
     Reads reports/evaluation.json, reports/latency.json (online) or
     reports/batch_bench.json (batch) and reports/drift.json when they exist (a
-    missing one shows as "not measured yet") and the model registry. A doc
+    missing one shows as "not measured yet", a drift check that could not
+    judge as "could not be judged: <reason>") and the model registry. A doc
     without markers gets a Status section appended.
     """
     path = config.root / DESIGN_DOC
@@ -201,6 +202,8 @@ def _drift_row(report: Report) -> Row:
     row = ("drift", "no dataset drift")
     if not isinstance(report, Mapping):
         return (*row, _absent(report), "-")
+    if report.get("judged") is False:
+        return (*row, _not_judged(report), "-")
     columns = report.get("columns")
     columns = columns if isinstance(columns, Mapping) else {}
     drifted = [name for name, result in columns.items() if _drifted(result)]
@@ -221,6 +224,8 @@ def _quality_row(config: ProjectConfig, drift: Report) -> Row:
         f"`{config.metric.primary}` on labelled live data",
         "no drop beyond `monitoring.performance_tolerance`",
     )
+    if isinstance(drift, Mapping) and drift.get("judged") is False:
+        return (*row, _not_judged(drift), "-")  # the check stopped before judging quality
     performance = drift.get("performance") if isinstance(drift, Mapping) else None
     if not isinstance(performance, Mapping):
         return (*row, NOT_MEASURED, "-")
@@ -276,6 +281,11 @@ def _read_report(path: Path) -> Report:
 
 def _absent(report: Report) -> str:
     return NOT_MEASURED if report is None else _cell(report)
+
+
+def _not_judged(report: Mapping[str, Any]) -> str:
+    """A drift report written when the check could not judge: its reason."""
+    return f"could not be judged: {_cell(report.get('reason') or 'no reason recorded')}"
 
 
 def _drifted(result: Any) -> bool:

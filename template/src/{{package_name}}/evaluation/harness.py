@@ -87,7 +87,7 @@ def slice_results(
     cannot be split), and counts queries rather than rows.
     """
     schema = model.schema
-    names = config.metric.slices or [f.name for f in schema.categorical_features]
+    names = config.metric.slice_columns(schema)
     results: dict[str, dict[str, dict[str, Any]]] = {}
     for name in names:
         if name not in test.frame.columns:

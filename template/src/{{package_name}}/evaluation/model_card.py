@@ -72,7 +72,7 @@ Release gate: **{verdict}**. On the {result.rows} {_test_rows_words(meta)} (test
 
 ## Where it is weakest
 
-{_weakest(result)}
+{_weakest(config, result, model)}
 
 ## Limitations and intended use (your judgement)
 
@@ -99,7 +99,7 @@ def _primary_table(config: ProjectConfig, result: EvaluationResult) -> str:
     return "\n".join(f"| {name} | {value} |" for name, value in rows)
 
 
-def _weakest(result: EvaluationResult) -> str:
+def _weakest(config: ProjectConfig, result: EvaluationResult, model: LoadedModel) -> str:
     scored = [
         (feature, category, entry)
         for feature, categories in result.slices.items()
@@ -107,7 +107,7 @@ def _weakest(result: EvaluationResult) -> str:
         if entry["value"] is not None
     ]
     if not scored:
-        return "No slice had enough test rows to be scored."
+        return _why_no_slice(config, result, model)
 
     def worse_first(a: tuple[str, str, dict[str, Any]], b: tuple[str, str, dict[str, Any]]) -> int:
         first, second = a[2]["value"], b[2]["value"]
@@ -121,6 +121,33 @@ def _weakest(result: EvaluationResult) -> str:
         for feature, category, entry in sorted(scored, key=cmp_to_key(worse_first))[:3]
     ]
     return "\n".join(lines)
+
+
+def _why_no_slice(config: ProjectConfig, result: EvaluationResult, model: LoadedModel) -> str:
+    """Why the card lists no weak slice, in the words that are true for this project."""
+    names = config.metric.slice_columns(model.schema)
+    if not names:
+        return (
+            "The schema has no categorical feature to slice by; name columns in "
+            "`metric.slices` to see the model's weakest groups."
+        )
+    if not result.slices:  # ranking: a feature that varies within a query cannot slice
+        shown = ", ".join(f"`{name}`" for name in names)
+        return (
+            f"No sliced feature ({shown}) is constant within a query, and a query cannot "
+            "be split: no slice could be scored."
+        )
+    entries = [entry for categories in result.slices.values() for entry in categories.values()]
+    if any(entry["n"] >= config.metric.min_slice_rows for entry in entries):
+        return (
+            f"No slice could be scored: {result.metric} is undefined on every slice with "
+            "enough test rows (a slice with one class only, for example)."
+        )
+    unit = "queries" if model.schema.group_column else "rows"
+    return (
+        f"No slice had enough test {unit} to be scored (`metric.min_slice_rows` = "
+        f"{config.metric.min_slice_rows})."
+    )
 
 
 def _one_line(text: str) -> str:

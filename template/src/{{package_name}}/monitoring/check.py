@@ -46,18 +46,28 @@ def run_drift_check(
     """Compare, judge, write reports/drift.json and drift.html (when `write`).
 
     `log_sources` chooses the prediction log rows of the current window
-    (default: `predlog.DEFAULT_SOURCES`, all but the bench's load).
+    (default: `predlog.DEFAULT_SOURCES`, all but the bench's load). A check
+    that cannot judge still raises `DriftCheckError`, after writing reports
+    that say why (`judged: false`, `reason`), so the last report never shows
+    an older verdict as if it were today's.
     """
     if current is not None and log_sources is not None:
         raise DriftCheckError(
             "--log-source chooses rows of the prediction log; with --current there is none to read"
         )
-    if reference is not None and current is not None:
-        report = _check_files(config, reference=reference, current=current)
-    else:
-        report = _check_project(
-            config, reference=reference, current=current, log_sources=log_sources
-        )
+    try:
+        if reference is not None and current is not None:
+            report = _check_files(config, reference=reference, current=current)
+        else:
+            report = _check_project(
+                config, reference=reference, current=current, log_sources=log_sources
+            )
+    except DriftCheckError as error:
+        if write:
+            from .report import write_unjudged_reports
+
+            write_unjudged_reports(str(error), config.reports_dir)
+        raise
     if write:
         from .report import write_reports
 

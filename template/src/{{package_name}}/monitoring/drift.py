@@ -25,6 +25,7 @@ looks like an answer.
 
 from __future__ import annotations
 
+import math
 import warnings
 from typing import Literal
 
@@ -342,3 +343,16 @@ def is_drift(method: str, score: float, *, threshold: float) -> bool:
     if np.isnan(score):
         raise ValueError("cannot judge drift from a NaN score")
     return score < threshold if method in P_VALUE_METHODS else score >= threshold
+
+
+def drift_margin(method: str, score: float, *, threshold: float) -> float:
+    """How far a score is from drifting, as a ratio: below 1 drifted, just above 1 a near miss.
+
+    p-value methods: score / threshold; distances: threshold / score (inf at 0).
+
+    >>> drift_margin("ks", 0.06, threshold=0.05), drift_margin("psi", 0.1, threshold=0.2)
+    (1.2, 2.0)
+    """
+    if method in P_VALUE_METHODS:
+        return score / threshold
+    return threshold / score if score > 0 else math.inf

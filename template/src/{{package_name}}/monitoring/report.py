@@ -1,7 +1,10 @@
 """Drift report files: reports/drift.json for machines, reports/drift.html for people.
 
-The HTML page is self-contained: a table of every column and, for each drifted
-column, a plot of the reference and current distributions as an embedded PNG.
+The HTML page is self-contained: a table of every column and small multiples,
+one embedded PNG of the reference and current distributions per judged
+column, drifted columns first, then the nearest misses. A wide table keeps
+the page small: at most `MAX_PLOTS` plots, the other columns listed by name.
+A check that could not judge writes both files too, with the reason.
 """
 
 from __future__ import annotations
@@ -10,26 +13,70 @@ import base64
 import html
 import io
 import json
+from datetime import UTC, datetime
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 from matplotlib.figure import Figure
 
+from .compare import ColumnResult
+from .drift import drift_margin
 from .profile import CategoricalProfile, ColumnProfile, NumericProfile, aligned_counts
 from .results import DriftReport
 
-MAX_PLOTS = 30
+MAX_PLOTS = 24
 MAX_BARS = 20
+_STYLE = """<style>
+body { font-family: sans-serif; margin: 2em; }
+table { border-collapse: collapse; }
+td, th { border: 1px solid #ccc; padding: 4px 8px; text-align: left; }
+tr.drift { background: #fde2e2; } tr.unknown { background: #fff4d6; }
+.plots { display: flex; flex-wrap: wrap; gap: 12px; }
+figure { margin: 0; width: 300px; border: 1px solid #ccc; padding: 4px; }
+figure.drift { border-color: #d33; }
+figcaption { font-size: 0.8em; }
+</style>"""
 
 
 def write_reports(report: DriftReport, folder: Path) -> tuple[Path, Path]:
     """Write drift.json and drift.html into `folder`; returns both paths."""
+    return _write(folder, report.to_json(), render_html(report))
+
+
+def write_unjudged_reports(reason: str, folder: Path) -> tuple[Path, Path]:
+    """drift.json and drift.html for a check that could not judge: no verdict, the reason.
+
+    The keys of a judged report are there, empty or null (unknown), so a reader
+    of `dataset_drift` never takes an older run's verdict for today's.
+    """
+    checked_at = datetime.now(UTC).isoformat(timespec="seconds")
+    data = {
+        "judged": False,
+        "reason": reason,
+        "columns": {},
+        "share_drifted": None,
+        "dataset_drift": None,
+        "n_reference": None,
+        "n_current": None,
+        "checked_at": checked_at,
+    }
+    page = f"""<!doctype html>
+<html lang="en"><head><meta charset="utf-8"><title>Drift report</title>
+{_STYLE}</head><body>
+<h1>Drift report: could not be judged</h1>
+<p>{html.escape(reason)}</p>
+<p>Checked at {checked_at}.</p>
+</body></html>
+"""
+    return _write(folder, data, page)
+
+
+def _write(folder: Path, data: dict[str, Any], page: str) -> tuple[Path, Path]:
     folder.mkdir(parents=True, exist_ok=True)
     json_path, html_path = folder / "drift.json", folder / "drift.html"
-    json_path.write_text(
-        json.dumps(report.to_json(), indent=2, allow_nan=False) + "\n", encoding="utf-8"
-    )
-    html_path.write_text(render_html(report), encoding="utf-8")
+    json_path.write_text(json.dumps(data, indent=2, allow_nan=False) + "\n", encoding="utf-8")
+    html_path.write_text(page, encoding="utf-8")
     return json_path, html_path
 
 
@@ -44,30 +91,13 @@ def render_html(report: DriftReport) -> str:
             f"<td>{column.method or ''}</td><td>{score}</td><td>{threshold}</td>"
             f"<td>{html.escape(column.status)}</td><td>{html.escape(column.message)}</td></tr>"
         )
-    plots = []
-    reference, current = report.profiles
-    drifted = [c for c in report.columns if c.drifted and c.name in reference and c.name in current]
-    for column in drifted[:MAX_PLOTS]:
-        title = f"{column.name}: {column.message}"[:90]
-        image = plot_column(reference[column.name], current[column.name], title=title)
-        if image:
-            plots.append(
-                f"<h3>{html.escape(column.name)}</h3>"
-                f'<img alt="{html.escape(column.name)}" src="data:image/png;base64,'
-                f'{image}">'
-            )
     verdict = "Dataset drift" if report.dataset_drift else "No dataset drift"
     performance = ""
     if report.performance is not None:
         performance = f"<p>{html.escape(report.performance.summary())}</p>"
     return f"""<!doctype html>
 <html lang="en"><head><meta charset="utf-8"><title>Drift report</title>
-<style>
-body {{ font-family: sans-serif; margin: 2em; }}
-table {{ border-collapse: collapse; }}
-td, th {{ border: 1px solid #ccc; padding: 4px 8px; text-align: left; }}
-tr.drift {{ background: #fde2e2; }} tr.unknown {{ background: #fff4d6; }}
-</style></head><body>
+{_STYLE}</head><body>
 <h1>Drift report: {verdict}</h1>
 <p>{report.share_drifted:.0%} of the judged columns drifted (dataset drift at
 {report.drift_share:.0%}). Current: {report.n_current} rows from
@@ -78,15 +108,69 @@ tr.drift {{ background: #fde2e2; }} tr.unknown {{ background: #fff4d6; }}
 <th>status</th><th>detail</th></tr>
 {"".join(rows)}
 </table>
-<h2>Drifted columns</h2>
-{"".join(plots) or "<p>None.</p>"}
+<h2>Reference vs current</h2>
+<p>Every judged column: drifted ones first, then the nearest to drifting.</p>
+{_plots_html(report)}
 </body></html>
 """
 
 
+def plot_order(columns: list[ColumnResult]) -> list[ColumnResult]:
+    """The judged columns: drifted ones (strongest drift first), then the nearest misses."""
+
+    def key(column: ColumnResult) -> tuple[bool, float]:
+        if column.method is None or column.score is None or column.threshold is None:
+            return not column.drifted, 0.0  # no score (all missing, absent): the plainest drift
+        margin = drift_margin(column.method, column.score, threshold=column.threshold)
+        return not column.drifted, margin
+
+    return sorted((c for c in columns if c.drifted is not None), key=key)
+
+
+def _plots_html(report: DriftReport) -> str:
+    """Small multiples within `MAX_PLOTS`, then every column not plotted, with the reason."""
+    reference, current = report.profiles
+    figures: list[str] = []
+    empty: list[str] = []
+    over: list[str] = []
+    for column in plot_order(report.columns):
+        if len(figures) == MAX_PLOTS:
+            over.append(column.name)
+            continue
+        image = ""
+        if column.name in reference and column.name in current:
+            image = plot_column(reference[column.name], current[column.name], title=column.name)
+        if not image:
+            empty.append(column.name)
+            continue
+        name = html.escape(column.name)
+        figures.append(
+            f'<figure class="{"drift" if column.drifted else "ok"}">'
+            f'<img alt="{name}" src="data:image/png;base64,{image}">'
+            f"<figcaption><b>{name}</b>: {html.escape(column.status)}; "
+            f"{html.escape(column.message)}</figcaption></figure>"
+        )
+    parts = [f'<div class="plots">{"".join(figures)}</div>' if figures else "<p>None.</p>"]
+    if over:
+        parts.append(
+            f"<p>Not plotted: {len(over)} columns (over the {MAX_PLOTS}-plot budget; the "
+            f"furthest from drifting): {_names(over)}.</p>"
+        )
+    if empty:
+        parts.append(f"<p>Nothing to plot (no values on one side): {_names(empty)}.</p>")
+    unjudged = [c.name for c in report.columns if c.drifted is None]
+    if unjudged:
+        parts.append(f"<p>Not judged, so not plotted (see the table): {_names(unjudged)}.</p>")
+    return "\n".join(parts)
+
+
+def _names(names: list[str]) -> str:
+    return ", ".join(html.escape(name) for name in names)
+
+
 def plot_column(reference: ColumnProfile, current: ColumnProfile, *, title: str = "") -> str:
     """Reference vs current distribution as a base64 PNG ('' when nothing to plot)."""
-    figure = Figure(figsize=(6, 3), dpi=80)
+    figure = Figure(figsize=(3.75, 2.5), dpi=80)  # 300 x 200 pixels: a small multiple
     axes = figure.subplots()
     if isinstance(reference, NumericProfile) and isinstance(current, NumericProfile):
         if reference.n_valid == 0 or current.n_valid == 0:
@@ -109,8 +193,10 @@ def plot_column(reference: ColumnProfile, current: ColumnProfile, *, title: str 
         axes.set_ylabel("share of rows")
     else:
         return ""
-    axes.set_title(title or reference.name)
-    axes.legend()
+    axes.set_title((title or reference.name)[:40], fontsize=9)
+    axes.tick_params(labelsize=7)
+    axes.yaxis.label.set_fontsize(7)
+    axes.legend(fontsize=7)
     figure.tight_layout()
     buffer = io.BytesIO()
     figure.savefig(buffer, format="png")

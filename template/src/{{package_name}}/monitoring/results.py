@@ -71,6 +71,7 @@ class DriftReport:
 
     def to_json(self) -> dict[str, Any]:
         return {
+            "judged": True,  # false, with a `reason`, when the check could not judge
             "columns": {c.name: c.to_json() for c in self.columns},
             "share_drifted": self.share_drifted,
             "dataset_drift": self.dataset_drift,

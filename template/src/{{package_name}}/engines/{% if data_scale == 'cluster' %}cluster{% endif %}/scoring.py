@@ -46,7 +46,7 @@ REASON = "_reason"
 def score_test_split(config: ProjectConfig, model: LoadedModel) -> TestSet:
     """The test split with labels, model and baseline predictions, scored by Ray Data."""
     schema = model.schema
-    slices = config.metric.slices or [spec.name for spec in schema.categorical_features]
+    slices = config.metric.slice_columns(schema)
     keep = list(dict.fromkeys([schema.label.name, *schema.group_columns, *slices]))
     with ray_session(config):
         source, _ = read_source(config)

@@ -1,11 +1,14 @@
 """Connecting to Ray: a real cluster by address, else a local instance sized to the machine.
 
-`data.ray_address` (or $RAY_ADDRESS) runs the same code on a cluster (KubeRay,
-Anyscale); the package is shipped to the workers with `py_modules`, its
-dependencies must be in the cluster's image. Without an address a local
-instance is started on 127.0.0.1, with no dashboard, and with at least two more
-logical CPUs than training workers: Ray Data's read tasks need CPUs while the
-workers hold theirs, and without the spare ones training can wait forever.
+`data.ray_address` runs the same code on a cluster (KubeRay, Anyscale; `auto`
+is $RAY_ADDRESS, else the cluster `ray start` started on this machine); the
+package is shipped to the workers with `py_modules`, its dependencies must be
+in the cluster's image. Without an address a new local instance is started
+(`address="local"`: never a cluster that happens to run, nor the one $RAY_ADDRESS
+or Ray's stale `ray_current_cluster` file names) on 127.0.0.1, with no
+dashboard, and with at least two more logical CPUs than training workers: Ray
+Data's read tasks need CPUs while the workers hold theirs, and without the
+spare ones training can wait forever.
 """
 
 from __future__ import annotations
@@ -51,6 +54,7 @@ def ray_session(config: ProjectConfig) -> Iterator[None]:
     else:
         workers = worker_count(config)
         ray.init(
+            address="local",
             num_cpus=max(config.data.ray_num_cpus or local_cpus(), workers + 2),
             include_dashboard=False,
             _node_ip_address="127.0.0.1",

@@ -24,7 +24,7 @@ def score_test_split(config: ProjectConfig, model: LoadedModel) -> TestSet:
     """The test split with labels, model and baseline predictions, built chunk by chunk."""
     schema = model.schema
     path = prepare(config, splits=("test",)).files["test"]
-    slices = config.metric.slices or [spec.name for spec in schema.categorical_features]
+    slices = config.metric.slice_columns(schema)
     keep = list(dict.fromkeys([schema.label.name, *schema.group_columns, *slices]))
     categories = {spec.name: spec.categories for spec in schema.categorical_features}
     frames, predictions, baseline = [], [], []
