@@ -169,11 +169,10 @@ def test_own_table_goes_from_infer_to_a_green_fresh_clone(
     ran = project_env.run(project, *cli, "run", timeout=1200)
     seconds = time.perf_counter() - started
     evaluation = json.loads((project / "reports" / "evaluation.json").read_text())
-    assert evaluation["gate_passed"] is True, ran.stdout[-3000:]
-    assert evaluation["beats_baseline"] is True
+    assert evaluation["gate_passed"] is True, ran.stdout[-3000:]  # threshold and baseline
     print(
         f"\n{problem_type}: infer -> run {seconds:.0f} s; {evaluation['metric']} "
-        f"{evaluation['value']:.4g} vs baseline {evaluation['baseline_value']:.4g}\n"
+        f"{evaluation['value']:.4g} vs baseline {evaluation['baseline']:.4g}\n"
         f"{inferred.stdout[-2500:]}"
     )
 
@@ -201,7 +200,7 @@ def test_own_table_goes_from_infer_to_a_green_fresh_clone(
 def test_a_ci_checkout_runs_the_pipeline_on_schema_shaped_rows(
     template_repo: Path, project_env: ProjectEnv, tmp_path: Path
 ) -> None:
-    """`run --sample-if-missing` (what `make run` passes when $CI is set) on a clone without data."""
+    """`run --sample-if-missing` (`make run` passes it when $CI is set) without the data."""
     project = generate(
         template_repo, tmp_path / "project", project_name="Own ci", package_name="own_ci",
         serving_mode="batch",
@@ -215,7 +214,8 @@ def test_a_ci_checkout_runs_the_pipeline_on_schema_shaped_rows(
     plain = project_env.run(project, *cli, "run", check=False)
     assert plain.returncode != 0 and "does not exist" in plain.stdout + plain.stderr
     ran = project_env.run(project, *cli, "run", "--sample-if-missing", timeout=1200)
-    assert "SAMPLE DATA" in ran.stdout and "say nothing about your data" in ran.stdout
+    said = " ".join(ran.stdout.split())
+    assert "SAMPLE DATA" in said and "its metrics say nothing about your data" in said
     assert (project / "data" / "sample.parquet").is_file()
     makefile = (project / "Makefile").read_text()
     assert "$(if $(CI),--sample-if-missing)" in makefile

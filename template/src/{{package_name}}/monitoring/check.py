@@ -35,6 +35,10 @@ class DriftCheckError(ValueError):
     """The check cannot run: no reference, an empty window, a file without the schema's features."""
 
 
+class TooFewRowsError(DriftCheckError):
+    """Every column has fewer usable values than `monitoring.min_rows`: nothing to judge yet."""
+
+
 def run_drift_check(
     config: ProjectConfig,
     *,
@@ -120,7 +124,10 @@ def compare_frames(
     share = share_drifted(results)
     if math.isnan(share):
         reasons = "; ".join(f"{r.name}: {r.status} ({r.message})" for r in results[:5])
-        raise DriftCheckError(f"no column could be judged: {reasons}")
+        too_few = all(r.status == "insufficient data" for r in results)
+        raise (TooFewRowsError if too_few else DriftCheckError)(
+            f"no column could be judged: {reasons}"
+        )
     return DriftReport(
         columns=results,
         share_drifted=share,
