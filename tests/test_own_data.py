@@ -21,6 +21,7 @@ from collections.abc import Callable
 from pathlib import Path
 
 import pytest
+import yaml
 
 from conftest import ProjectEnv, generate, git, run_project_tests
 
@@ -39,7 +40,7 @@ def clinical_table(rng: random.Random, n: int = 1500) -> Rows:
         bmi = round(rng.gauss(27, 5), 1)
         smoker = rng.choice(["yes", "no", "no"])
         sex = rng.choice([1, 2, ""])
-        risk = 0.06 * (age - 55) + 0.15 * (bmi - 27) + (1.2 if smoker == "yes" else 0.0)
+        risk = 0.08 * (age - 55) + 0.2 * (bmi - 27) + (1.5 if smoker == "yes" else 0.0)
         outcome = "yes" if rng.random() < _sigmoid(risk - 1.0) else "no"
         day = 1 + i * 300 // n
         rows.append({
@@ -139,6 +140,15 @@ TABLES: dict[str, tuple[Callable[[random.Random], Rows], str, list[str]]] = {
 }  # fmt: skip
 
 
+def _batch_project(template: Path, env: ProjectEnv, folder: Path, package: str) -> Path:
+    """A generated batch project of the default problem type, installed into the shared env."""
+    name = package.replace("_", " ").capitalize()
+    project = generate(template, folder, project_name=name, package_name=package,
+                       serving_mode="batch")  # fmt: skip
+    env.install(project)
+    return project
+
+
 def _configs(project: Path) -> dict[str, bytes]:
     return {p.name: p.read_bytes() for p in sorted((project / "configs").glob("*.yaml"))}
 
@@ -177,13 +187,21 @@ def test_own_table_goes_from_infer_to_a_green_fresh_clone(
     )
 
     # What each table needed from `infer` (the decisions a user reviews).
+    schema = yaml.safe_load(schema_text)
+    features = {feature["name"]: feature for feature in schema["features"]}
     if problem_type == "binary_classification":
-        assert "outcome_code" not in schema_text.split("features:")[1]  # the leak is dropped
-        assert "notes" not in schema_text.split("features:")[1]  # free text
-        assert "time_format" in schema_text and "patient_id" in schema_text
-        assert "classes:" in schema_text  # yes/no mapped, positive second
+        assert "outcome_code" not in features and "notes" not in features  # leak, free text
+        assert "clinic" not in features  # constant
+        assert schema["time_format"] == "%d/%m/%Y" and schema["id_columns"] == ["patient_id"]
+        assert schema["label"]["classes"] == ["no", "yes"]  # the positive second
+        assert features["sex"]["kind"] == "categorical"  # coded 1/2 with blanks
+        assert features["sex"]["categories"] == ["1", "2"] and features["sex"]["nullable"]
+    if problem_type == "multiclass_classification":
+        assert sorted(schema["label"]["classes"]) == ["barbera", "barolo", "grignolino"]
+    if problem_type == "regression":
+        assert features["district"]["kind"] == "categorical"
     if problem_type in ("multiclass_classification", "ranking"):
-        assert "time_column: null" in schema_text
+        assert schema["time_column"] is None
 
     # A colleague's (or CI's) fresh clone: the table is git-ignored and absent.
     git(project, "init", "-q", "-b", "main")
@@ -201,11 +219,7 @@ def test_a_ci_checkout_runs_the_pipeline_on_schema_shaped_rows(
     template_repo: Path, project_env: ProjectEnv, tmp_path: Path
 ) -> None:
     """`run --sample-if-missing` (`make run` passes it when $CI is set) without the data."""
-    project = generate(
-        template_repo, tmp_path / "project", project_name="Own ci", package_name="own_ci",
-        serving_mode="batch",
-    )  # fmt: skip
-    project_env.install(project)
+    project = _batch_project(template_repo, project_env, tmp_path / "project", "own_ci")
     make_rows, delimiter, flags = TABLES["binary_classification"]
     write_csv(project / "data" / "export.csv", make_rows(random.Random(3)), delimiter=delimiter)
     cli = ["python", "-m", "own_ci"]
@@ -238,11 +252,7 @@ BAD_TABLES: dict[str, tuple[str, list[str], str]] = {
 def test_bad_tables_get_a_clear_message_and_change_nothing(
     template_repo: Path, project_env: ProjectEnv, tmp_path: Path
 ) -> None:
-    project = generate(
-        template_repo, tmp_path / "project", project_name="Own bad", package_name="own_bad",
-        serving_mode="batch",
-    )  # fmt: skip
-    project_env.install(project)
+    project = _batch_project(template_repo, project_env, tmp_path / "project", "own_bad")
     before = _configs(project)
     for case, (text, flags, words) in BAD_TABLES.items():
         source = project / "data" / "bad.csv"

@@ -80,14 +80,7 @@ class FeatureSpec(BaseModel):
     @classmethod
     def _categories_as_text(cls, values: Any) -> Any:
         """Categories may be written as numbers (`[1, 2]`); they are kept as canonical text."""
-        if not isinstance(values, list | tuple):
-            return values
-        texts = [canonical_text(v) for v in values]
-        if None in texts:
-            raise ValueError("a category cannot be empty (null); list only real values")
-        if len(set(texts)) != len(texts):
-            raise ValueError(f"categories listed twice (`1` and `1.0` are one category): {texts}")
-        return tuple(texts)
+        return _distinct_texts(values, "categories")
 
     @model_validator(mode="after")
     def _check_kind_fields(self) -> FeatureSpec:
@@ -118,12 +111,7 @@ class LabelSpec(BaseModel):
     @field_validator("classes", mode="before")
     @classmethod
     def _classes_as_text(cls, values: Any) -> Any:
-        if not isinstance(values, list | tuple):
-            return values
-        texts = [canonical_text(v) for v in values]
-        if None in texts or len(set(texts)) != len(texts):
-            raise ValueError(f"label classes must be distinct, non-empty values: {list(values)}")
-        return tuple(texts)
+        return _distinct_texts(values, "label classes")
 
     @model_validator(mode="after")
     def _classes_fit_the_kind(self) -> LabelSpec:
@@ -274,6 +262,18 @@ class FeatureSchema(BaseModel):
             if spec.name == name:
                 return spec
         raise KeyError(name)
+
+
+def _distinct_texts(values: Any, what: str) -> Any:
+    """A YAML list of values as canonical text; refused when one is empty or listed twice."""
+    if not isinstance(values, list | tuple):
+        return values  # pydantic says what is wrong with it
+    texts = [canonical_text(v) for v in values]
+    if None in texts:
+        raise ValueError(f"{what} cannot hold an empty (null) value; list only real values")
+    if len(set(texts)) != len(texts):
+        raise ValueError(f"{what} listed twice (`1` and `1.0` are one value): {texts}")
+    return tuple(texts)
 
 
 def _missing(value: Any) -> bool:

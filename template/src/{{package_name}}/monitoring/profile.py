@@ -16,6 +16,8 @@ from typing import Literal
 import numpy as np
 import pandas as pd
 
+from ..schema import canonical_text
+
 Kind = Literal["numeric", "categorical"]
 OTHER = "(other)"
 
@@ -78,13 +80,8 @@ def profile_column(column: pd.Series, kind: Kind) -> ColumnProfile:
 
 
 def category_label(value: object) -> str:
-    """A category as text; 1, 1.0 and "1" are the same category."""
-    if isinstance(value, bool | np.bool_):
-        return str(bool(value))
-    if isinstance(value, int | float | np.integer | np.floating):
-        number = float(value)
-        return str(int(number)) if number.is_integer() else repr(number)
-    return str(value)
+    """A category as text, in the schema's one form (`schema.canonical_text`): 1 and 1.0 are "1"."""
+    return canonical_text(value) or ""
 
 
 def profile_frame(
