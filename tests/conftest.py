@@ -294,6 +294,7 @@ SLOWEST_FIRST = (
     "test_new_user.py",
     "test_training_pipeline.py",
     "test_typing.py",
+    "test_openapi_contract.py",
 )
 
 

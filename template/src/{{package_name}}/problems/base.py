@@ -11,10 +11,11 @@ from __future__ import annotations
 
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any, ClassVar, Literal, Protocol, Self
+from typing import TYPE_CHECKING, Annotated, Any, ClassVar, Literal, Protocol, Self
 
 import numpy as np
 import pandas as pd
+from pydantic import Field
 
 from ..schema import FeatureSchema, LabelSpec
 
@@ -26,6 +27,8 @@ ValueKind = Literal["numeric", "categorical"]
 # A plot of the evaluation report: its title, and a function that draws it on
 # matplotlib axes (evaluation/plots.py holds them).
 Figure = tuple[str, Callable[..., None], tuple[Any, ...]]
+# A served probability, as the OpenAPI document types it.
+Probability = Annotated[float, Field(ge=0.0, le=1.0)]
 
 
 class ProblemError(ValueError):
@@ -67,6 +70,7 @@ class ProblemType(Protocol):
     def point_predictions(self, outputs: np.ndarray) -> np.ndarray: ...
     def logged_outputs(self, points: np.ndarray) -> np.ndarray: ...
     def response_fields(self, outputs: np.ndarray) -> dict[str, Any]: ...
+    def response_field_types(self) -> dict[str, Any]: ...
     def output_columns(self, outputs: np.ndarray) -> list[tuple[str, np.ndarray]]: ...
     def figures(self, test: TestSet) -> list[Figure]: ...
     def score(
@@ -83,6 +87,8 @@ class ProblemBase:
 
     name: ClassVar[str]
     grouped: ClassVar[bool] = False
+    # What one served prediction is, as the OpenAPI document says it.
+    prediction_meaning: ClassVar[str] = "The prediction"
 
     @classmethod
     def from_settings(cls, settings: dict[str, Any], schema: FeatureSchema) -> Self:
@@ -111,6 +117,11 @@ class ProblemBase:
     def response_fields(self, outputs: np.ndarray) -> dict[str, Any]:
         """The prediction part of a /predict response."""
         return {"predictions": np.asarray(outputs).tolist()}
+
+    def response_field_types(self) -> dict[str, Any]:
+        """The types of `response_fields` as pydantic field definitions (the OpenAPI document)."""
+        meaning = f"{self.prediction_meaning} of each row, in request order"
+        return {"predictions": (list[float], Field(description=meaning))}
 
     def output_columns(self, outputs: np.ndarray) -> list[tuple[str, np.ndarray]]:
         """Columns a batch run appends to each scored row."""

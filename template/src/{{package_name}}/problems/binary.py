@@ -13,11 +13,13 @@ from typing import TYPE_CHECKING, Any, ClassVar
 
 import numpy as np
 import pandas as pd
+from pydantic import Field
 
 from ..schema import FeatureSchema, LabelSpec
 from .base import (
     Baseline,
     Figure,
+    Probability,
     ProblemBase,
     ValueKind,
     check_every_class_present,
@@ -43,6 +45,10 @@ class BinaryClassification(ProblemBase):
 
     def lightgbm_params(self) -> dict[str, Any]:
         return {"objective": "binary"}
+
+    def response_field_types(self) -> dict[str, Any]:
+        meaning = "P(label = 1) for each row, in request order"
+        return {"predictions": (list[Probability], Field(description=meaning))}
 
     def fit_baseline(
         self, matrix: np.ndarray, labels: np.ndarray, schema: FeatureSchema

@@ -9,15 +9,17 @@ The sample world routes support tickets to queues, mostly by product.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any, ClassVar, Self
+from typing import TYPE_CHECKING, Annotated, Any, ClassVar, Self
 
 import numpy as np
 import pandas as pd
+from pydantic import Field
 
 from ..schema import FeatureSchema, LabelSpec
 from .base import (
     Baseline,
     Figure,
+    Probability,
     ProblemBase,
     ProblemError,
     ValueKind,
@@ -122,6 +124,24 @@ class MulticlassClassification(ProblemBase):
         }
         if self.classes:
             fields["classes"] = list(self.classes)  # the probabilities' column order
+        return fields
+
+    def response_field_types(self) -> dict[str, Any]:
+        width = self.n_classes
+        names = "named as in `classes`" if self.classes else "as class ids"
+        order = "in `classes` order" if self.classes else "in class-id order"
+        fields: dict[str, Any] = {
+            "predictions": (
+                list[str] if self.classes else list[int],
+                Field(description=f"The most probable class of each row ({names})"),
+            ),
+            "probabilities": (
+                list[Annotated[list[Probability], Field(min_length=width, max_length=width)]],
+                Field(description=f"Each row's {width} class probabilities, {order}"),
+            ),
+        }
+        if self.classes:
+            fields["classes"] = (list[str], Field(description="The class of each probability"))
         return fields
 
     def output_columns(self, outputs: np.ndarray) -> list[tuple[str, np.ndarray]]:

@@ -36,6 +36,7 @@ class Ranking(ProblemBase):
     label_kind: ClassVar[str] = "relevance"
     prediction_kind: ClassVar[ValueKind] = "numeric"
     grouped: ClassVar[bool] = True
+    prediction_meaning: ClassVar[str] = "The score (higher ranks first, within one query)"
 
     @classmethod
     def from_settings(cls, settings: dict[str, Any], schema: FeatureSchema) -> Self:

@@ -34,6 +34,7 @@ class Regression(ProblemBase):
     label: ClassVar[str] = "regression"
     label_kind: ClassVar[str] = "numeric"
     prediction_kind: ClassVar[ValueKind] = "numeric"
+    prediction_meaning: ClassVar[str] = "The predicted value"
 
     def encode_labels(self, values: np.ndarray) -> np.ndarray:
         return np.asarray(values, dtype=float)

@@ -6,6 +6,8 @@ starts the micro-batcher and opens the prediction log; on shutdown, after the
 server has finished in-flight requests, it scores anything still queued and
 flushes the log, so a clean stop loses no logged rows. A model that fails to
 load leaves the service up but not ready: /health answers, /ready says why.
+The OpenAPI document is completed by `openapi.document_service`; its example
+responses are the loaded model's answers to the example requests.
 """
 
 from __future__ import annotations
@@ -20,14 +22,18 @@ import pandas as pd
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
+from starlette.exceptions import HTTPException
 
 from ..config import ProjectConfig, load_config
 from ..predlog import open_prediction_log
 from ..registry import LoadedModel, ModelRegistry
 from .batcher import MicroBatcher, ScoringTimeout
+from .examples import answer_examples, build_examples
 from .metrics import ServingMetrics, prediction_bounds
 from .middleware import BodyTooLarge, ServingGuard
+from .openapi import DESCRIPTION, document_service
 from .payloads import RequestRejected, build_payload_models
+from .responses import error_body
 from .routes import build_router
 from .state import ServingState
 
@@ -51,7 +57,15 @@ async def _start(state: ServingState) -> None:
         logger.error("model not loaded, the service is not ready: %s", error)
         return
     predict = partial(model.predict, num_threads=1)  # one thread: a worker per core
-    predict(np.full((1, len(model.schema.features)), np.nan))  # warm-up call
+    # The documented examples, scored by this model: also the warm-up call.
+    state.examples = answer_examples(
+        state.examples,
+        state.payloads,
+        model.schema,
+        config.problem_type,
+        predict=predict,
+        model_version=model.version,
+    )
     bounds = prediction_bounds(_reference_predictions(model), problem=config.problem_type)
     state.metrics.predictions.reset(bounds)
     state.metrics.model_loaded.labels(model.version).set(1)
@@ -92,7 +106,7 @@ def _rejected(request: Request, error: Exception) -> JSONResponse:
     reason = "invalid" if error.status_code < 500 else "unavailable"
     request.app.state.serving.metrics.observe_error(request.url.path, reason)
     headers = {"Retry-After": "1"} if error.status_code == 503 else None
-    content = {"detail": error.message, "errors": error.errors}
+    content = error_body(error.message, error.errors)
     return JSONResponse(content, status_code=error.status_code, headers=headers)
 
 
@@ -115,6 +129,13 @@ def _invalid(request: Request, error: Exception) -> JSONResponse:
     return _rejected(request, RequestRejected(422, "invalid request", errors))
 
 
+def _http_error(request: Request, error: Exception) -> JSONResponse:
+    """Starlette's own errors (404, 405) in the same `ErrorResponse` shape as ours."""
+    assert isinstance(error, HTTPException)
+    content = error_body(str(error.detail))
+    return JSONResponse(content, status_code=error.status_code, headers=error.headers)
+
+
 def create_app(config: ProjectConfig) -> FastAPI:
     """The service for `config`; the model is loaded when the app starts."""
     serving = config.serving
@@ -130,14 +151,19 @@ def create_app(config: ProjectConfig) -> FastAPI:
         title=config.project.name,
         version=config.project.slug,
         summary="Predictions from the promoted model",
+        description=DESCRIPTION,
         lifespan=_lifespan,
     )
-    app.state.serving = ServingState(config=config, payloads=payloads, metrics=metrics)
-    app.include_router(build_router(payloads))
+    examples = build_examples(config.feature_schema, payloads)
+    state = ServingState(config=config, payloads=payloads, metrics=metrics, examples=examples)
+    app.state.serving = state
+    app.include_router(build_router(payloads, problem))
+    document_service(app, state)
     app.add_exception_handler(RequestRejected, _rejected)
     app.add_exception_handler(ScoringTimeout, _timeout)
     app.add_exception_handler(BodyTooLarge, _too_large)
     app.add_exception_handler(RequestValidationError, _invalid)
+    app.add_exception_handler(HTTPException, _http_error)
     app.add_middleware(
         ServingGuard,
         metrics=metrics,

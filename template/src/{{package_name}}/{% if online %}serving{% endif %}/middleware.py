@@ -14,6 +14,7 @@ import time
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from .metrics import SCORED_PATHS, ServingMetrics
+from .responses import error_body
 
 
 class BodyTooLarge(Exception):
@@ -21,7 +22,7 @@ class BodyTooLarge(Exception):
 
 
 def json_error(status: int, message: str) -> tuple[list[tuple[bytes, bytes]], bytes]:
-    body = json.dumps({"detail": message, "errors": []}).encode()
+    body = json.dumps(error_body(message)).encode()
     headers = [(b"content-type", b"application/json"), (b"content-length", b"%d" % len(body))]
     if status == 503:
         headers.append((b"retry-after", b"1"))

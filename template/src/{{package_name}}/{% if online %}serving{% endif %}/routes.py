@@ -4,7 +4,9 @@ The scoring handlers read the raw body and let pydantic-core parse and
 validate it in one pass against the schema-generated models (measured faster
 than FastAPI's body parameter, which decodes the JSON in Python first), encode
 through the shared `features.encode_columns` (lists, no pandas), score through
-the micro-batcher and write the response bytes directly.
+the micro-batcher and write the response bytes directly. What each route can
+answer is declared with `openapi.py`'s helpers; the bodies come from
+`responses.py`.
 """
 
 from __future__ import annotations
@@ -16,12 +18,14 @@ from typing import Annotated, Any
 import numpy as np
 from fastapi import APIRouter, Depends, Request, Response
 from fastapi.responses import JSONResponse
-from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
+from prometheus_client import generate_latest
 from pydantic import BaseModel, ValidationError
 from pydantic_core import to_json
 
 from ..features import encode_columns
+from ..problems import ProblemType
 from ..validation import check_rows
+from .openapi import READY_RESPONSES, REQUEST_ID_PATTERN, request_body, scoring_responses
 from .payloads import (
     PayloadModels,
     candidates_to_columns,
@@ -29,9 +33,22 @@ from .payloads import (
     rows_to_columns,
     rule_violations,
 )
+from .responses import (
+    HealthResponse,
+    RankResponse,
+    predict_body,
+    predict_response_model,
+    rank_body,
+)
 from .state import ServingState
 
-_REQUEST_ID = re.compile(r"^[A-Za-z0-9._:-]{1,64}$")
+_REQUEST_ID = re.compile(REQUEST_ID_PATTERN)
+
+
+class PrometheusText(Response):
+    """Prometheus' text exposition format 0.0.4: what `generate_latest` writes."""
+
+    media_type = "text/plain; version=0.0.4; charset=utf-8"
 
 
 async def get_state(request: Request) -> ServingState:
@@ -65,49 +82,50 @@ async def _parse(request: Request, model: type[BaseModel]) -> Any:
         raise rejection_from(error) from None
 
 
-def _body_schema(model: type[BaseModel]) -> dict[str, Any]:
-    """OpenAPI request body for a handler that reads the raw body itself."""
-    schema = model.model_json_schema()
-    definitions = schema.pop("$defs", {})
-
-    def inline(node: Any) -> Any:
-        if isinstance(node, dict):
-            if "$ref" in node:
-                return inline(definitions[node["$ref"].rsplit("/", 1)[-1]])
-            return {key: inline(value) for key, value in node.items()}
-        if isinstance(node, list):
-            return [inline(item) for item in node]
-        return node
-
-    content = {"application/json": {"schema": inline(schema)}}
-    return {"requestBody": {"required": True, "content": content}}
-
-
-def build_router(payloads: PayloadModels) -> APIRouter:
+def build_router(payloads: PayloadModels, problem: ProblemType) -> APIRouter:
     """Routes for one schema's request models (/rank only when there is a rank model)."""
     router = APIRouter()
     predict_model = payloads.predict
 
-    @router.get("/health")
+    # Operation ids name a generated client's functions: `predict`, not `predict_predict_post`.
+    @router.get(
+        "/health",
+        operation_id="health",
+        response_model=HealthResponse,
+        response_description="The process is up",
+    )
     async def health() -> dict[str, str]:
         """The process is up (says nothing about the model)."""
         return {"status": "ok"}
 
-    @router.get("/ready")
+    @router.get("/ready", operation_id="ready", responses=READY_RESPONSES)
     async def ready(state: State) -> JSONResponse:
         """200 once the promoted model is loaded and its hashes verified, else 503."""
         if state.model is None:
-            return JSONResponse({"status": "not ready", "detail": state.load_error}, 503)
+            why = state.load_error or "no model is loaded"
+            return JSONResponse({"status": "not ready", "detail": why}, 503)
         return JSONResponse({"status": "ready", "model_version": state.model.version})
 
-    @router.get("/metrics")
-    async def metrics(state: State) -> Response:
+    @router.get(
+        "/metrics",
+        operation_id="metrics",
+        response_class=PrometheusText,
+        response_description="Prometheus text",
+    )
+    async def metrics(state: State) -> PrometheusText:
         """Prometheus metrics of this worker."""
-        return Response(generate_latest(state.metrics.registry), media_type=CONTENT_TYPE_LATEST)
+        return PrometheusText(generate_latest(state.metrics.registry))
+
+    predicted = scoring_responses(predict_response_model(problem), "One prediction per row")
 
     # The scoring handlers take the state straight from the app rather than via
     # Depends: dependency solving was about a tenth of a request's CPU time.
-    @router.post("/predict", openapi_extra=_body_schema(predict_model))
+    @router.post(
+        "/predict",
+        operation_id="predict",
+        openapi_extra=request_body(predict_model),
+        responses=predicted,
+    )
     async def predict(request: Request) -> Response:
         """Score `rows` (one object per row, every schema feature in each)."""
         state: ServingState = request.app.state.serving
@@ -119,15 +137,18 @@ def build_router(payloads: PayloadModels) -> APIRouter:
         outputs = await state.score(encode_columns(check.columns, model.schema))
         request_id = _request_id(request)
         state.log(request_id, check.columns, outputs)
-        content: dict[str, Any] = {"model_version": model.version, "request_id": request_id}
-        content.update(state.config.problem_type.response_fields(outputs))
+        content = predict_body(problem, outputs, model_version=model.version, request_id=request_id)
         return _json(content, request_id)
 
     rank_model = payloads.rank
     if rank_model is None:
         return router
 
-    @router.post("/rank", openapi_extra=_body_schema(rank_model))
+    ranked = scoring_responses(RankResponse, "The candidates, best first")
+
+    @router.post(
+        "/rank", operation_id="rank", openapi_extra=request_body(rank_model), responses=ranked
+    )
     async def rank(request: Request) -> Response:
         """Order one query's `candidates` by score, best first.
 
@@ -153,19 +174,14 @@ def build_router(payloads: PayloadModels) -> APIRouter:
         group = model.schema.group_column or "query_id"
         logged = {**check.columns, group: np.array([query] * len(scores), dtype=object)}
         state.log(request_id, logged, scores)
-        order = np.argsort(-scores, kind="stable")
-        if body.top_k is not None:
-            order = order[: body.top_k]
-        candidates = body.candidates
-        results = [
-            {"index": int(i), "id": candidates[i].id, "score": float(scores[i])} for i in order
-        ]
-        content = {
-            "query_id": body.query_id,
-            "results": results,
-            "model_version": model.version,
-            "request_id": request_id,
-        }
+        content = rank_body(
+            scores,
+            [candidate.id for candidate in body.candidates],
+            query_id=body.query_id,
+            top_k=body.top_k,
+            model_version=model.version,
+            request_id=request_id,
+        )
         return _json(content, request_id)
 
     return router

@@ -16,6 +16,7 @@ from ..config import ProjectConfig
 from ..predlog import PredictionLogger
 from ..registry import LoadedModel
 from .batcher import MicroBatcher
+from .examples import Examples
 from .metrics import ServingMetrics
 from .payloads import PayloadModels, RequestRejected
 
@@ -27,6 +28,7 @@ class ServingState:
     config: ProjectConfig
     payloads: PayloadModels
     metrics: ServingMetrics
+    examples: Examples  # for the OpenAPI document; answered once the model is loaded
     model: LoadedModel | None = None
     load_error: str | None = "the model is still loading"
     batcher: MicroBatcher | None = None
