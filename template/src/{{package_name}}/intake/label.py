@@ -85,8 +85,12 @@ def _binary(
     chosen = _positive(values, positive, name)
     negative = values[1 - values.index(chosen)]
     how = "given by --positive" if positive is not None else "the obvious positive"
+    # 0/1 with 1 positive are the class ids already: no classes to map (every tier reads them).
+    ids = (negative, chosen) == ("0", "1")
     return LabelDecision(
-        spec={"name": name, "kind": "binary", "classes": [negative, chosen]},
+        spec={"name": name, "kind": "binary"}
+        if ids
+        else {"name": name, "kind": "binary", "classes": [negative, chosen]},
         codes=(texts == chosen).to_numpy(dtype=float),
         reason=f"binary label: '{chosen}' is the positive class ({how}), '{negative}' the negative",
     )
