@@ -9,6 +9,11 @@ or Ray's stale `ray_current_cluster` file names) on 127.0.0.1, with no
 dashboard, and with at least two more logical CPUs than training workers: Ray
 Data's read tasks need CPUs while the workers hold theirs, and without the
 spare ones training can wait forever.
+
+Ray Data keeps the input's row order in every step (`preserve_order`): batch
+scoring's output and its rejects' row numbers line up with the input's rows,
+and the same table gives the same result on every run, however busy the
+machine is and whichever task finishes first.
 """
 
 from __future__ import annotations
@@ -19,6 +24,7 @@ from contextlib import contextmanager
 from pathlib import Path
 
 import ray
+import ray.data
 
 from ...config import ProjectConfig
 
@@ -39,6 +45,7 @@ def worker_count(config: ProjectConfig) -> int:
 @contextmanager
 def ray_session(config: ProjectConfig) -> Iterator[None]:
     """Ray for the duration of one step; a session already open is reused as is."""
+    ray.data.DataContext.get_current().execution_options.preserve_order = True
     if ray.is_initialized():
         yield
         return
