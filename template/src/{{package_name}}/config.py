@@ -88,6 +88,14 @@ class MetricSection(_Section):
         return list(self.slices) or [spec.name for spec in schema.categorical_features]
 
 
+class PromotionSection(_Section):
+    """When a candidate replaces the champion; see promotion.py."""
+
+    min_gain: float = Field(default=0.0, ge=0)
+    confidence_level: float = Field(default=0.95, gt=0, lt=1)
+    resamples: int = Field(default=500, ge=50)
+
+
 class DataSection(_Section):
     scale: Literal["memory", "out_of_core", "cluster"]
     engine: Literal["pandas", "polars", "ray"]
@@ -207,6 +215,7 @@ class ProjectConfig(_Section):
     model: ModelSection = ModelSection()
     serving: ServingSection
     batch: BatchSection = BatchSection()
+    promotion: PromotionSection = PromotionSection()
     tracking: TrackingSection = TrackingSection()
     monitoring: MonitoringSection = MonitoringSection()
     paths: PathsSection = PathsSection()

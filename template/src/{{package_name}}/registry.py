@@ -1,4 +1,4 @@
-"""The local model registry: one folder per version, hashed, with promote/rollback.
+"""The local model registry: one folder per version, hashed, with champion and candidates.
 
 Layout: `models/<version>/` holds `model.txt` (LightGBM's text format: no
 pickle is ever loaded), `schema.json`, `reference.parquet` (the drift
@@ -6,6 +6,12 @@ reference) and `metadata.json` (fingerprints, metrics, the baseline and the
 sha256 of every other file). `models/registry.json` records the sha256 of
 each version's metadata plus the promotion history, so editing any file of a
 version, including its metadata, is detected when the model is loaded.
+
+Every version has a status. A new one is a `candidate`; the promotion policy
+(promotion.py) makes it the `champion` (the one evaluation, serving and batch
+scoring load) or `rejected`, and a champion that is replaced is `retired`.
+The index keeps each decision with its reason, who made it and when, so
+`models list` can say why a model is, or is not, the one in production.
 """
 
 from __future__ import annotations
@@ -18,7 +24,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from functools import cached_property
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 import lightgbm as lgb
 import numpy as np
@@ -34,6 +40,7 @@ SCHEMA_FILE = "schema.json"
 REFERENCE_FILE = "reference.parquet"
 METADATA_FILE = "metadata.json"
 VERSION_PATTERN = re.compile(r"^v\d{4,}$")
+Status = Literal["champion", "candidate", "rejected", "retired"]
 
 
 class RegistryError(RuntimeError):
@@ -51,7 +58,12 @@ class VersionInfo:
     version: str
     created_at: str
     primary_metric: float
-    promoted: bool
+    status: Status
+    reason: str = ""
+
+    @property
+    def promoted(self) -> bool:
+        return self.status == "champion"
 
 
 @dataclass(frozen=True)
@@ -141,43 +153,87 @@ class ModelRegistry:
         self._write_index(index)
         return version
 
-    def promote(self, version: str) -> None:
-        """Make `version` the one that evaluation, serving and batch scoring load."""
+    def promote(
+        self,
+        version: str,
+        *,
+        reason: str = "promoted by hand",
+        by: str | None = None,
+        forced: bool = False,
+        evidence: dict[str, Any] | None = None,
+    ) -> None:
+        """Make `version` the champion: the one evaluation, serving and batch scoring load.
+
+        This only records the decision; whether a version deserves it is the
+        promotion policy's question (promotion.py).
+        """
         index = self._read_index()
-        if version not in index["versions"]:
-            known = ", ".join(sorted(index["versions"])) or "none"
-            raise RegistryError(f"unknown model version '{version}' (registered: {known})")
+        self._require(version, index)
         self._verify(version, index)
         if index["history"] and index["history"][-1] == version:
             return
+        previous = index["history"][-1] if index["history"] else None
         index["history"].append(version)
+        _decide(index, version, "promoted", reason, by=by, forced=forced, evidence=evidence)
+        if previous is not None:
+            _decide(index, previous, "retired", f"replaced by {version}", by=by)
         self._write_index(index)
 
-    def rollback(self) -> str:
+    def reject(self, version: str, *, reason: str, evidence: dict[str, Any] | None = None) -> None:
+        """Record that `version` stays out of production, and why."""
+        index = self._read_index()
+        self._require(version, index)
+        if index["history"] and index["history"][-1] == version:
+            raise RegistryError(f"{version} is the champion; promote another version first")
+        _decide(index, version, "rejected", reason, evidence=evidence)
+        self._write_index(index)
+
+    def rollback(self, *, by: str | None = None) -> str:
         """Promote the version promoted before the current one; returns it."""
         index = self._read_index()
         if len(index["history"]) < 2:
             raise RegistryError("nothing to roll back to: fewer than two promotions recorded")
-        index["history"].pop()
+        current = index["history"].pop()
+        restored = str(index["history"][-1])
+        _decide(index, current, "retired", f"rolled back to {restored}", by=by)
+        _decide(index, restored, "promoted", f"restored by rollback from {current}", by=by)
         self._write_index(index)
-        return str(index["history"][-1])
+        return restored
 
     # ---------------------------------------------------------- reading ---
 
     def promoted_version(self) -> str | None:
+        """The champion's version, or None before any version was promoted."""
         history = self._read_index()["history"]
         return str(history[-1]) if history else None
 
+    def newest_version(self) -> str | None:
+        """The most recently registered version, whatever its status."""
+        versions = self._read_index()["versions"]
+        return max(versions, key=lambda v: int(v[1:])) if versions else None
+
+    def status(self, version: str) -> tuple[Status, str]:
+        """The status of `version` and the reason recorded with it."""
+        index = self._read_index()
+        self._require(version, index)
+        return _status(index, version)
+
+    def decision(self, version: str) -> dict[str, Any]:
+        """The last recorded decision on `version` (empty while it is an undecided candidate)."""
+        index = self._read_index()
+        self._require(version, index)
+        return dict(index.get("decisions", {}).get(version, {}))
+
     def list_versions(self) -> list[VersionInfo]:
         index = self._read_index()
-        promoted = index["history"][-1] if index["history"] else None
         rows = []
         for version in sorted(index["versions"], key=lambda v: int(v[1:])):
             path = self.root / version / METADATA_FILE
             meta = json.loads(path.read_text(encoding="utf-8")) if path.is_file() else {}
             primary = meta.get("metrics", {}).get("validation", {}).get("primary", float("nan"))
             created = str(meta.get("created_at", "?"))
-            rows.append(VersionInfo(version, created, float(primary), version == promoted))
+            status, reason = _status(index, version)
+            rows.append(VersionInfo(version, created, float(primary), status, reason))
         return rows
 
     def load(self, version: str | None = None) -> LoadedModel:
@@ -185,7 +241,7 @@ class ModelRegistry:
         index = self._read_index()
         version = version or (index["history"][-1] if index["history"] else None)
         if version is None:
-            raise RegistryError(f"no model is promoted in {self.root}; run `train` first")
+            raise RegistryError(_no_champion_message(self.root, index))
         if version not in index["versions"]:
             raise RegistryError(f"unknown model version '{version}'")
         metadata, contents = self._verify(version, index)
@@ -195,6 +251,11 @@ class ModelRegistry:
         return LoadedModel(version, self.root / version, schema, metadata, booster, problem)
 
     # --------------------------------------------------------- internals ---
+
+    def _require(self, version: str, index: dict[str, Any]) -> None:
+        if version not in index["versions"]:
+            known = ", ".join(sorted(index["versions"])) or "none"
+            raise RegistryError(f"unknown model version '{version}' (registered: {known})")
 
     def _verify(
         self, version: str, index: dict[str, Any]
@@ -235,6 +296,68 @@ class ModelRegistry:
         temporary = self.root / f".{INDEX_FILE}.tmp"
         temporary.write_text(json.dumps(index, indent=2, sort_keys=True), encoding="utf-8")
         os.replace(temporary, self.root / INDEX_FILE)
+
+
+def _decide(
+    index: dict[str, Any],
+    version: str,
+    verdict: str,
+    reason: str,
+    *,
+    by: str | None = None,
+    forced: bool = False,
+    evidence: dict[str, Any] | None = None,
+) -> None:
+    """Record a decision on `version` in the index (the caller writes the index)."""
+    entry: dict[str, Any] = {
+        "verdict": verdict,
+        "reason": reason,
+        "at": datetime.now(UTC).isoformat(timespec="seconds"),
+        "by": by or _who(),
+    }
+    if forced:
+        entry["forced"] = True
+    if evidence:
+        entry["evidence"] = evidence
+    index.setdefault("decisions", {})[version] = entry
+
+
+def _status(index: dict[str, Any], version: str) -> tuple[Status, str]:
+    decision = index.get("decisions", {}).get(version, {})
+    reason = str(decision.get("reason", ""))
+    if index["history"] and index["history"][-1] == version:
+        return "champion", reason
+    if decision.get("verdict") == "rejected":
+        return "rejected", reason
+    if decision.get("verdict") in ("promoted", "retired") or version in index["history"]:
+        return "retired", reason
+    return "candidate", reason
+
+
+def _no_champion_message(root: Path, index: dict[str, Any]) -> str:
+    if not index["versions"]:
+        return f"no model is promoted in {root}; run `train` first"
+    newest = max(index["versions"], key=lambda v: int(v[1:]))
+    status, reason = _status(index, newest)
+    because = f": {reason}" if reason else ""
+    return (
+        f"no model is promoted in {root}: the newest version {newest} is {status}{because}. "
+        "See `models list`; `models promote VERSION --force --reason TEXT` overrides the policy"
+    )
+
+
+def _who() -> str:
+    """Who made a decision: $USER on a laptop, the CI job's user in CI."""
+    return os.environ.get("GITHUB_ACTOR") or os.environ.get("GITLAB_USER_LOGIN") or _login()
+
+
+def _login() -> str:
+    import getpass
+
+    try:
+        return getpass.getuser()
+    except (KeyError, OSError):  # a container user without a name
+        return "unknown"
 
 
 def _read_bytes(path: Path) -> bytes:

@@ -1,4 +1,4 @@
-"""Training: the engine fits, then one shared step scores, registers and promotes.
+"""Training: the engine fits, then one shared step scores, registers and judges.
 
 Every engine (engines/) returns a `FittedModel`; `finish_training` turns it
 into the registered artifact the same way for all of them: validation metrics
@@ -6,7 +6,8 @@ of the model and the baseline, the drift reference (training rows with the
 model's predictions), the metadata and the registry entry. The model sees data
 only through `features.encode_frame`, the function serving calls too, and
 training is deterministic (fixed seed, thread count, LightGBM's deterministic
-mode). The new version is registered and promoted; `models rollback` undoes that.
+mode). The new version is registered as a candidate, and the promotion policy
+(promotion.py) decides whether it replaces the champion.
 """
 
 from __future__ import annotations
@@ -22,6 +23,7 @@ import pandas as pd
 from .config import ProjectConfig
 from .engines import engine_for
 from .features import encode_frame
+from .promotion import PromotionDecision, decide_promotion
 from .recipe import REFERENCE_ROWS, FittedModel, TrainingError
 from .registry import ModelRegistry
 
@@ -41,19 +43,25 @@ class TrainResult:
     validation: dict[str, float]
     baseline_validation: dict[str, float]
     baseline: str
+    promotion: PromotionDecision | None = None
     extra: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def promoted(self) -> bool:
+        return self.promotion is not None and self.promotion.promoted
 
     def summary(self) -> str:
         value, base = self.validation[self.metric], self.baseline_validation[self.metric]
-        return (
+        text = (
             f"Trained {self.version} ({self.problem_type}) on {self.rows['train']} rows "
             f"in {self.train_seconds:.1f}s, {self.best_iteration} trees; validation "
             f"{self.metric} = {value:.4f} vs baseline {base:.4f} ({self.baseline})"
         )
+        return text if self.promotion is None else f"{text}\n{self.promotion.summary()}"
 
 
 def train_model(config: ProjectConfig, *, show_progress: bool = True) -> TrainResult:
-    """Fit with the project's engine, then register and promote the new version."""
+    """Fit with the project's engine, register the candidate, apply the promotion policy."""
     fitted = engine_for(config).fit(show_progress=show_progress)
     return finish_training(config, fitted)
 
@@ -92,7 +100,7 @@ def finish_training(config: ProjectConfig, fitted: FittedModel) -> TrainResult:
     version = registry.register(
         booster=fitted.booster, reference=drift_reference(config, fitted), metadata=metadata
     )
-    registry.promote(version)
+    decision = decide_promotion(config, version)
     result = TrainResult(
         version=version,
         problem_type=config.problem.type,
@@ -103,6 +111,7 @@ def finish_training(config: ProjectConfig, fitted: FittedModel) -> TrainResult:
         validation=validation,
         baseline_validation=baseline_validation,
         baseline=problem.describe_baseline(fitted.baseline),
+        promotion=decision,
         extra=dict(fitted.engine),
     )
     _track(config, result, registry)

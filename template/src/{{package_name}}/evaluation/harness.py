@@ -31,8 +31,13 @@ MISSING_SLICE = "(missing)"
 def evaluate_model(
     config: ProjectConfig, *, version: str | None = None, write_reports: bool = True
 ) -> EvaluationResult:
-    """Score the test split with `version` (default: promoted) and apply the gate."""
-    model = ModelRegistry(config).load(version)
+    """Score the test split with `version` and apply the gate.
+
+    The default is the champion; before any version was promoted, the newest
+    candidate, so a first model that fails the gate is reported, not hidden.
+    """
+    registry = ModelRegistry(config)
+    model = registry.load(version or registry.promoted_version() or registry.newest_version())
     test = engine_for(config).score_test_split(model)
     primary = get_metric(config.metric.primary, config.problem.type)
     value = _score(config, primary.name, test.labels, test.predictions, test.groups)
