@@ -105,6 +105,7 @@ def fit_on_ray(config: ProjectConfig, *, show_progress: bool = True) -> FittedMo
         validation_baseline=outputs(validation, BASELINE),
         rows={"train": cuts.rows["train"], "validation": cuts.rows["validation"]},
         time_range={
+            **({"train_start": str(cuts.train_start)} if cuts.train_start is not None else {}),
             "train_end": str(cuts.validation_start),
             "validation_end": str(cuts.test_start),
         },

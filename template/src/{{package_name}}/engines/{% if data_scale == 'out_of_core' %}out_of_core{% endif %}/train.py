@@ -75,6 +75,7 @@ def fit_out_of_core(config: ProjectConfig, *, show_progress: bool = True) -> Fit
         validation_baseline=baseline_output,
         rows={"train": prepared.cuts.rows["train"], "validation": prepared.cuts.rows["validation"]},
         time_range={
+            **({"train_start": str(prepared.cuts.train_start)} if prepared.cuts.train_start is not None else {}),
             "train_end": str(prepared.cuts.validation_start),
             "validation_end": str(prepared.cuts.test_start),
         },
