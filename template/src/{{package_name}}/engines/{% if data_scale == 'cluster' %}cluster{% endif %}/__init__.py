@@ -42,9 +42,7 @@ class RayEngine:
         seed: int | None = None,
         drift_after: pd.Timestamp | None = None,
     ) -> Path:
-        return write_partitioned_sample(
-            self.config, rows=rows, seed=seed, drift_after=drift_after
-        )
+        return write_partitioned_sample(self.config, rows=rows, seed=seed, drift_after=drift_after)
 
     def fit(self, *, show_progress: bool = True) -> FittedModel:
         return fit_on_ray(self.config, show_progress=show_progress)

@@ -40,9 +40,7 @@ class OutOfCoreEngine:
         seed: int | None = None,
         drift_after: pd.Timestamp | None = None,
     ) -> Path:
-        return write_partitioned_sample(
-            self.config, rows=rows, seed=seed, drift_after=drift_after
-        )
+        return write_partitioned_sample(self.config, rows=rows, seed=seed, drift_after=drift_after)
 
     def fit(self, *, show_progress: bool = True) -> FittedModel:
         return fit_out_of_core(self.config, show_progress=show_progress)
