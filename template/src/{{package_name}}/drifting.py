@@ -24,8 +24,8 @@ from .tables import DataError
 DRIFT_SEED = 20250601
 # Weight of the old relationship, reversed, in the new one (the rest is new).
 REVERSAL = 0.6
-# The shifted feature moves this share of the way to its maximum (or by one std).
-SHIFT_SHARE = 0.5
+# The first numeric feature moves up by this many standard deviations.
+SHIFT_STDS = 0.5
 
 
 def check_drift_date(value: str, *, start: pd.Timestamp, days: int) -> pd.Timestamp:
@@ -85,11 +85,13 @@ def apply_drift(
 
 
 def _shifted(values: np.ndarray, maximum: float | None) -> np.ndarray:
-    """Half-way to the maximum when the feature has one (stays valid), else one std up."""
-    if maximum is not None:
-        return values + SHIFT_SHARE * (maximum - values)
-    spread = float(np.nanstd(values)) or 1.0
-    return values + spread
+    """Half a std up, capped at the maximum: visible to drift checks, overlapping the old range.
+
+    A larger shift would set the later rows apart, and a model could learn both
+    worlds from a few later rows instead of needing recent data.
+    """
+    moved = values + SHIFT_STDS * (float(np.nanstd(values)) or 1.0)
+    return moved if maximum is None else np.minimum(moved, maximum)
 
 
 def _standardised(values: np.ndarray) -> np.ndarray:
