@@ -76,6 +76,8 @@ INVALID: list[tuple[dict[str, Any], str]] = [
     ({"peak_rps": 0}, "must be a positive number"),
     ({"serving_mode": "streaming"}, "streaming"),
     ({"serving_mode": "batch", "batch_schedule": "nightly"}, "not a five-field cron"),
+    ({"retrain_schedule": "weekly"}, "not a five-field cron"),
+    ({"retrain_schedule": "0 5 * * 9"}, "outside"),
     ({"serving_mode": "batch", "batch_schedule": "0 2 * *"}, "not a five-field cron"),
     ({"serving_mode": "batch", "batch_schedule": "0 2 * * * *"}, "not a five-field cron"),
     (
@@ -202,6 +204,7 @@ def test_questions_use_the_public_answer_keys_in_order() -> None:
         "data_scale",
         "rows_per_day",
         "experiment_tracking",
+        "retrain_schedule",
         "ci_provider",
         "docker",
     ]

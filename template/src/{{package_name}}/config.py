@@ -104,6 +104,8 @@ class DataSection(_Section):
     sample_rows: int = Field(default=20000, ge=100)
     validation_fraction: float = Field(default=0.15, gt=0, lt=0.5)
     test_fraction: float = Field(default=0.15, gt=0, lt=0.5)
+    # Train on the newest N days only (then split); null: all the data.
+    train_window_days: int | None = Field(default=None, ge=1)
     # out_of_core and cluster tiers: rows per Parquet part / row group / scoring chunk.
     chunk_rows: int = Field(default=250_000, ge=100)
     # cluster tier: a Ray address (ray://host:10001; auto: $RAY_ADDRESS, else the
@@ -186,6 +188,7 @@ class MonitoringSection(_Section):
     invalid_share_tolerance: float = Field(default=0.1, ge=0, le=1)
     max_categories: int = Field(default=100, ge=2)
     performance_tolerance: float = Field(default=0.1, ge=0)
+    schedule: str = "0 5 * * 1"  # the scheduled CI job's cron (the CI files hold a copy)
 
 
 class PathsSection(_Section):

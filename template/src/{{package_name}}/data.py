@@ -18,6 +18,7 @@ import numpy as np
 import pandas as pd
 
 from .config import ProjectConfig
+from .drifting import apply_drift, check_drift_date
 from .schema import FeatureSchema, SchemaError
 from .synthetic import schema_world
 from .tables import SAMPLE_FILE, DataError, read_table
@@ -40,22 +41,34 @@ def sample_path(config: ProjectConfig) -> Path:
     return config.data_dir / SAMPLE_FILE
 
 
-def make_sample(config: ProjectConfig, *, rows: int, seed: int) -> pd.DataFrame:
+def make_sample(
+    config: ProjectConfig, *, rows: int, seed: int, drift_after: pd.Timestamp | None = None
+) -> pd.DataFrame:
     """A synthetic table of about `rows` rows for the problem type, in time order.
 
     While the schema is still the template's sample schema, the problem type
     draws its own world (problems/); columns added on top get plausible noise.
     Once the schema is the team's own (no sample column left), `synthetic`
     draws rows from the schema alone, with a label the features predict.
+    With `drift_after`, later rows follow a changed world (drifting.py).
     """
     rng = np.random.default_rng(seed)
     schema, problem = config.feature_schema, config.problem_type
     if not uses_sample_world(config):
-        return schema_world(rng, rows, schema, problem, start=SAMPLE_START, days=SAMPLE_DAYS)
-    frame = _fit_to_schema(problem.sample(rng, rows), schema, rng)
-    if schema.order_columns:
-        frame = frame.sort_values(schema.order_columns, kind="stable")
-    return frame.reset_index(drop=True)
+        frame = schema_world(rng, rows, schema, problem, start=SAMPLE_START, days=SAMPLE_DAYS)
+    else:
+        frame = _fit_to_schema(problem.sample(rng, rows), schema, rng)
+        if schema.order_columns:
+            frame = frame.sort_values(schema.order_columns, kind="stable")
+        frame = frame.reset_index(drop=True)
+    if drift_after is None:
+        return frame
+    return apply_drift(frame, config, after=drift_after, rng=rng)
+
+
+def drift_date(value: str) -> pd.Timestamp:
+    """`--drift-after` as a UTC timestamp inside the sample's period (else `DataError`)."""
+    return check_drift_date(value, start=SAMPLE_START, days=SAMPLE_DAYS)
 
 
 def uses_sample_world(config: ProjectConfig) -> bool:
@@ -103,11 +116,44 @@ def parse_times(values: pd.Series, schema: FeatureSchema) -> pd.Series:
 
 
 def split_dataset(frame: pd.DataFrame, config: ProjectConfig) -> Splits:
-    """By time when the schema has a time column, else random (seeded); queries stay whole."""
+    """By time when the schema has a time column, else random (seeded); queries stay whole.
+
+    With `data.train_window_days` only the newest rows are split (`recent_window`).
+    """
     schema = config.feature_schema
+    days = config.data.train_window_days
+    if days is not None:
+        window = recent_window(frame, config, days)
+        try:
+            return time_split(window, config)
+        except DataError as error:
+            raise DataError(
+                f"the last {days} days (data.train_window_days) hold {len(window)} of "
+                f"{len(frame)} rows, too few to split: {error}; use a longer window"
+            ) from None
     if schema.time_column:
         return time_split(frame, config)
     return random_split(frame, config)
+
+
+def recent_window(frame: pd.DataFrame, config: ProjectConfig, days: int) -> pd.DataFrame:
+    """The rows of the last `days` days: time >= the newest time - `days` (then split).
+
+    Splitting after the cut keeps the test split the newest rows, as always.
+    """
+    time = config.feature_schema.time_column
+    if not time:
+        raise DataError(
+            "data.train_window_days needs a time column (configs/schema.yaml: time_column); "
+            "without one the rows have no order to take the recent ones from"
+        )
+    if days < 1:
+        raise DataError(f"the training window must be at least 1 day, got {days}")
+    keep = frame[time] >= frame[time].max() - pd.Timedelta(days=days)
+    group = config.feature_schema.group_column
+    if group:  # a query that reaches into the window stays whole
+        keep = keep.groupby(frame[group]).transform("any")
+    return frame.loc[keep].reset_index(drop=True)
 
 
 def time_split(frame: pd.DataFrame, config: ProjectConfig) -> Splits:

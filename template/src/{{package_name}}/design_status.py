@@ -142,6 +142,9 @@ def render_status(config: ProjectConfig, *, now: datetime | None = None) -> str:
     rows.append(_drift_row(drift))
     rows.append(_quality_row(config, drift))
     rows.append(_model_row(config, now or datetime.now(UTC)))
+    decay = _read_report(reports / "decay.json")
+    if decay is not None:  # only once `evaluate --decay` has measured it
+        rows.append(_decay_row(config, decay))
     return "".join(f"| {' | '.join(row)} |\n" for row in rows)
 
 
@@ -262,6 +265,29 @@ def _model_row(config: ProjectConfig, now: datetime) -> Row:
         created = created.replace(tzinfo=UTC)
     age_days = max(0, (now - created).days)
     return (*row, f"{measured} ({age_days} days ago)", "-")
+
+
+def _decay_row(config: ProjectConfig, report: Report) -> Row:
+    row = (
+        "model decay (`evaluate --decay`)",
+        f"retrain before `{config.metric.primary}` loses `monitoring.performance_tolerance` "
+        f"({config.monitoring.performance_tolerance:g}); scheduled `{config.monitoring.schedule}`",
+    )
+    if not isinstance(report, Mapping):
+        return (*row, _absent(report), "-")
+    versions = report.get("versions")
+    count = len(versions) if isinstance(versions, list) else 0
+    change = report.get("change_per_month")
+    if not _is_number(change):
+        return (*row, f"{_cell(report.get('note') or 'not measured')} ({count} versions)", "-")
+    metric = _cell(report.get("metric"))
+    measured = f"{change:+.4f} `{metric}` per 30 days of age ({count} versions)"
+    days = report.get("suggested_retrain_days")
+    if _is_number(days):
+        measured += f"; suggested cadence: retrain every {days:.0f} days"
+    else:
+        measured += "; no cadence follows (no loss with age)"
+    return (*row, measured, "-")
 
 
 # --------------------------------------------------------------- helpers ---

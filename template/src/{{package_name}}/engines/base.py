@@ -14,6 +14,8 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Protocol, Unpack
 
 if TYPE_CHECKING:
+    import pandas as pd
+
     from ..batch import BatchResult, ScoreOptions
     from ..evaluation.results import TestSet
     from ..recipe import FittedModel
@@ -32,8 +34,14 @@ class Engine(Protocol):
         """Resources held across steps (a Ray connection); nothing for the others."""
         ...
 
-    def write_sample(self, *, rows: int | None = None, seed: int | None = None) -> Path:
-        """Generate the sample data for the problem type; returns where it went."""
+    def write_sample(
+        self,
+        *,
+        rows: int | None = None,
+        seed: int | None = None,
+        drift_after: pd.Timestamp | None = None,
+    ) -> Path:
+        """Generate the sample data for the problem type (drifting after `drift_after`)."""
         ...
 
     def fit(self, *, show_progress: bool = True) -> FittedModel:

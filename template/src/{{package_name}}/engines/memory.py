@@ -36,13 +36,20 @@ class MemoryEngine:
     def session(self) -> AbstractContextManager[None]:
         return nullcontext()
 
-    def write_sample(self, *, rows: int | None = None, seed: int | None = None) -> Path:
+    def write_sample(
+        self,
+        *,
+        rows: int | None = None,
+        seed: int | None = None,
+        drift_after: pd.Timestamp | None = None,
+    ) -> Path:
         """The sample as one Parquet file, data/sample.parquet."""
         config = self.config
         frame = data.make_sample(
             config,
             rows=rows or config.data.sample_rows,
             seed=config.model.seed if seed is None else seed,
+            drift_after=drift_after,
         )
         validate_frame(frame, config.feature_schema, require_label=True)
         path = data.sample_path(config)
@@ -94,6 +101,7 @@ class MemoryEngine:
             validation_baseline=problem.predict_baseline(baseline, x_valid),
             rows={"train": len(splits.train), "validation": len(splits.validation)},
             time_range={
+                "train_start": _iso(splits.train[time_column].min()),
                 "train_end": _iso(splits.train[time_column].max()),
                 "validation_end": _iso(splits.validation[time_column].max()),
             }

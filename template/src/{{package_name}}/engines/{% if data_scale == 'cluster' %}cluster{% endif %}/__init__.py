@@ -11,6 +11,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Unpack
 
+import pandas as pd
+
 from ...batch import BatchResult, ScoreOptions
 from ...config import ProjectConfig
 from ...evaluation.results import TestSet
@@ -33,8 +35,14 @@ class RayEngine:
         """One Ray connection for several steps (each step reuses an open one)."""
         return ray_session(self.config)
 
-    def write_sample(self, *, rows: int | None = None, seed: int | None = None) -> Path:
-        return write_partitioned_sample(self.config, rows=rows, seed=seed)
+    def write_sample(
+        self,
+        *,
+        rows: int | None = None,
+        seed: int | None = None,
+        drift_after: pd.Timestamp | None = None,
+    ) -> Path:
+        return write_partitioned_sample(self.config, rows=rows, seed=seed, drift_after=drift_after)
 
     def fit(self, *, show_progress: bool = True) -> FittedModel:
         return fit_on_ray(self.config, show_progress=show_progress)

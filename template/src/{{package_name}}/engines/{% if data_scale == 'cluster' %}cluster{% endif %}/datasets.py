@@ -124,6 +124,7 @@ def _settings(config: ProjectConfig, cuts: TimeCuts, split: str) -> dict[str, An
         "schema": config.feature_schema,
         "problem": config.problem_type,
         "edges": (cuts.validation_start.value, cuts.test_start.value),
+        "train_start": None if cuts.train_start is None else cuts.train_start.value,
         "split": SPLIT_CODES[split],
     }
 
@@ -132,6 +133,8 @@ def _in_split(batch: pd.DataFrame, settings: dict[str, Any]) -> pd.DataFrame:
     schema: FeatureSchema = settings["schema"]
     stamps = _nanoseconds(batch[str(schema.time_column)], schema)
     code = np.searchsorted(np.asarray(settings["edges"]), stamps, side="right")
+    if settings["train_start"] is not None:  # rows before the training window: no split
+        code = np.where(stamps < settings["train_start"], -1, code)
     part = batch.loc[code == settings["split"]].reset_index(drop=True)
     if len(part):
         validate_frame(part, schema, require_label=True)

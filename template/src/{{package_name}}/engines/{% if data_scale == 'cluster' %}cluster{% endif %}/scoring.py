@@ -47,7 +47,9 @@ def score_test_split(config: ProjectConfig, model: LoadedModel) -> TestSet:
     """The test split with labels, model and baseline predictions, scored by Ray Data."""
     schema = model.schema
     slices = config.metric.slice_columns(schema)
-    keep = list(dict.fromkeys([schema.label.name, *schema.group_columns, *slices]))
+    # The time column too: `evaluate --decay` dates the test window by it.
+    columns = [schema.label.name, *schema.time_columns, *schema.group_columns, *slices]
+    keep = list(dict.fromkeys(columns))
     with ray_session(config):
         source, _ = read_source(config)
         cuts = compute_cuts(source, config)

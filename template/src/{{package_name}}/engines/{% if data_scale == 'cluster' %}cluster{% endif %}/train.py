@@ -24,7 +24,7 @@ from ray.train.lightgbm import LightGBMTrainer
 from ...config import ProjectConfig
 from ...features import categorical_indices
 from ...recipe import FittedModel, best_rounds_only, group_sizes, lightgbm_params
-from ..partitioned import BASELINE_ROWS, file_digest, fit_sample_baseline
+from ..partitioned import BASELINE_ROWS, file_digest, fit_sample_baseline, window_start
 from .datasets import (
     BASELINE,
     PREDICTION,
@@ -105,6 +105,7 @@ def fit_on_ray(config: ProjectConfig, *, show_progress: bool = True) -> FittedMo
         validation_baseline=outputs(validation, BASELINE),
         rows={"train": cuts.rows["train"], "validation": cuts.rows["validation"]},
         time_range={
+            **window_start(cuts),
             "train_end": str(cuts.validation_start),
             "validation_end": str(cuts.test_start),
         },

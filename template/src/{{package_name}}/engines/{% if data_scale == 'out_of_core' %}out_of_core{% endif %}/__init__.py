@@ -11,6 +11,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Unpack
 
+import pandas as pd
+
 from ...batch import BatchResult, ScoreOptions, score_chunked
 from ...config import ProjectConfig
 from ...evaluation.results import TestSet
@@ -31,8 +33,14 @@ class OutOfCoreEngine:
     def session(self) -> AbstractContextManager[None]:
         return nullcontext()
 
-    def write_sample(self, *, rows: int | None = None, seed: int | None = None) -> Path:
-        return write_partitioned_sample(self.config, rows=rows, seed=seed)
+    def write_sample(
+        self,
+        *,
+        rows: int | None = None,
+        seed: int | None = None,
+        drift_after: pd.Timestamp | None = None,
+    ) -> Path:
+        return write_partitioned_sample(self.config, rows=rows, seed=seed, drift_after=drift_after)
 
     def fit(self, *, show_progress: bool = True) -> FittedModel:
         return fit_out_of_core(self.config, show_progress=show_progress)

@@ -25,7 +25,9 @@ def score_test_split(config: ProjectConfig, model: LoadedModel) -> TestSet:
     schema = model.schema
     path = prepare(config, splits=("test",)).files["test"]
     slices = config.metric.slice_columns(schema)
-    keep = list(dict.fromkeys([schema.label.name, *schema.group_columns, *slices]))
+    # The time column too: `evaluate --decay` dates the test window by it.
+    columns = [schema.label.name, *schema.time_columns, *schema.group_columns, *slices]
+    keep = list(dict.fromkeys(columns))
     categories = {spec.name: spec.categories for spec in schema.categorical_features}
     frames, predictions, baseline = [], [], []
     for chunk in iter_chunks(path):

@@ -87,8 +87,9 @@ def prepare(config: ProjectConfig, *, splits: tuple[str, ...] = SPLITS) -> Prepa
     frame, files = scan(config)
     cuts = compute_cuts(frame, config)
     time = pl.col(time_column_name(config))
+    oldest = time >= cuts.train_start if cuts.train_start is not None else pl.lit(True)
     predicates = {
-        "train": time < cuts.validation_start,
+        "train": oldest & (time < cuts.validation_start),
         "validation": (time >= cuts.validation_start) & (time < cuts.test_start),
         "test": time >= cuts.test_start,
     }

@@ -19,7 +19,7 @@ from ...config import ProjectConfig
 from ...features import categorical_indices, encode_frame
 from ...problems.base import Baseline
 from ...recipe import FittedModel, boost, group_sizes, lightgbm_params
-from ..partitioned import BASELINE_ROWS, file_digest, fit_sample_baseline
+from ..partitioned import BASELINE_ROWS, file_digest, fit_sample_baseline, window_start
 from .tables import ParquetSequence, iter_chunks, prepare, read_column, sample_rows
 
 
@@ -75,6 +75,7 @@ def fit_out_of_core(config: ProjectConfig, *, show_progress: bool = True) -> Fit
         validation_baseline=baseline_output,
         rows={"train": prepared.cuts.rows["train"], "validation": prepared.cuts.rows["validation"]},
         time_range={
+            **window_start(prepared.cuts),
             "train_end": str(prepared.cuts.validation_start),
             "validation_end": str(prepared.cuts.test_start),
         },
