@@ -43,6 +43,7 @@ import numpy as np
 import pandas as pd
 
 from .config import LogSource, ProjectConfig
+from .schema import FeatureSchema
 
 logger = logging.getLogger(__name__)
 
@@ -370,3 +371,20 @@ def read_prediction_log(
             dtype="object",
         )
     return features
+
+
+def event_times(log: pd.DataFrame, schema: FeatureSchema) -> pd.Series:
+    """When each logged prediction happened: its time column as logged, else `logged_at`.
+
+    Batch runs log the input's event time, which for a backfill is long before
+    the run; the wall clock of the log is only the fallback. UTC timestamps.
+    """
+    times = pd.Series(pd.NaT, index=log.index, dtype="datetime64[ns, UTC]")
+    column = schema.time_column
+    if column and column in log.columns:
+        given = log[column]
+        times = pd.to_datetime(given, utc=True, errors="coerce", format="ISO8601")
+        if schema.time_format:  # the service logs the caller's text as sent
+            again = pd.to_datetime(given, utc=True, errors="coerce", format=schema.time_format)
+            times = times.fillna(again)
+    return times.fillna(log["logged_at"])
