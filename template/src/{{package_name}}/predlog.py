@@ -379,12 +379,13 @@ def event_times(log: pd.DataFrame, schema: FeatureSchema) -> pd.Series:
     Batch runs log the input's event time, which for a backfill is long before
     the run; the wall clock of the log is only the fallback. UTC timestamps.
     """
-    times = pd.Series(pd.NaT, index=log.index, dtype="datetime64[ns, UTC]")
+    unit = "datetime64[ns, UTC]"
+    times = pd.Series(pd.NaT, index=log.index, dtype=unit)
     column = schema.time_column
     if column and column in log.columns:
-        given = log[column]
-        times = pd.to_datetime(given, utc=True, errors="coerce", format="ISO8601")
+        given = log[column].astype(object)
+        times = pd.to_datetime(given, utc=True, errors="coerce", format="ISO8601").astype(unit)
         if schema.time_format:  # the service logs the caller's text as sent
             again = pd.to_datetime(given, utc=True, errors="coerce", format=schema.time_format)
-            times = times.fillna(again)
-    return times.fillna(log["logged_at"])
+            times = times.fillna(again.astype(unit))
+    return times.fillna(log["logged_at"].astype(unit))

@@ -88,7 +88,7 @@ def window_starts(times: pd.Series, size: str) -> pd.Series:
     days = pd.to_datetime(times, utc=True).dt.floor("D")
     if size == "day":
         return days
-    return days - pd.to_timedelta(days.dt.weekday, unit="D")
+    return days - pd.to_timedelta(days.dt.day_of_week, unit="D")
 
 
 def performance_timeline(
