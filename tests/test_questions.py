@@ -55,6 +55,8 @@ INVALID: list[tuple[dict[str, Any], str]] = [
         "cannot exceed the candidates per request",
     ),
     ({"problem_type": "ranking", "ranking_k": 0}, "k must be at least 1"),
+    ({"label_delay_days": -1}, "label delay cannot be negative, got -1 days"),
+    ({"label_delay_days": 4000}, "more than ten years"),
     ({"why_ml": ["repetitive", "vibes"]}, "vibes"),
     ({"primary_metric": "rmse"}, "rmse"),
     ({"problem_type": "regression", "primary_metric": "roc_auc"}, "roc_auc"),
@@ -237,6 +239,8 @@ def test_defaults_fit_together(
     # the direction is the metric registry's, not a second copy in the config
     assert "direction" not in config["metric"] and f"({direction} is better)" in text
     assert metric not in config["metric"]["secondary"]
+    delays = {"binary_classification": 30, "multiclass_classification": 2}
+    assert config["problem"]["label_delay_days"] == delays.get(problem_type, 1)
     answers = yaml.safe_load((result.project_dir / ".copier-answers.yml").read_text())
     # questions that do not apply are neither asked nor recorded
     assert ("n_classes" in answers) == (problem_type == "multiclass_classification")

@@ -4,8 +4,10 @@ The input (Parquet or CSV) is read `batch.chunk_rows` rows at a time. Each
 chunk is checked row by row against the feature schema: a bad row goes to a
 rejects file with the reason (naming the column) and the run goes on. Good
 rows are encoded through the shared `features.encode_columns`, scored by the
-promoted model and appended to the output Parquet with the model version and
-the run id, and logged to the prediction log for the drift monitor. The
+promoted model and appended to the output Parquet with the model version, the
+run id and each row's `prediction_id` (`<run id>-<input row number>`, the key a
+label coming back names), and logged to the prediction log for the drift
+monitor and the performance timeline. The
 output is written to a temporary file and renamed at the end, so a crashed
 run never leaves a half-written output behind.
 """
@@ -26,13 +28,14 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 
 from .config import LogSource, ProjectConfig
+from .data import parse_times
 from .features import encode_columns
-from .predlog import PredictionLogger
+from .predlog import PredictionLogger, prediction_ids
 from .registry import LoadedModel, ModelRegistry
 from .schema import FeatureSchema, SchemaError
 from .validation import check_rows
 
-OUTPUT_COLUMNS = ("prediction", "model_version", "run_id")
+OUTPUT_COLUMNS = ("prediction", "model_version", "run_id", "prediction_id")
 
 
 @dataclass(frozen=True)
@@ -99,18 +102,38 @@ def require_feature_columns(columns: list[str], schema: FeatureSchema) -> None:
         )
 
 
-def with_query_ids(
+def with_row_keys(
     columns: dict[str, np.ndarray], frame: pd.DataFrame, schema: FeatureSchema
 ) -> dict[str, np.ndarray]:
-    """The logged columns plus each row's query id (ranking), which query-level drift needs.
+    """The logged columns plus what names each row: query id, id column(s), event time.
 
-    `columns` hold the rows of `frame` to log, in order; without a group column
-    in the schema or the input they are returned as they are.
+    Query-level drift needs the query id (ranking); labels keyed by entity and
+    time need the rest. `columns` hold the rows of `frame` to log, in order;
+    keys the input lacks are left out. Times are logged as ISO 8601 UTC text
+    (as written when the schema's `time_format` cannot read them).
     """
-    group = schema.group_column
-    if not group or group not in frame.columns:
-        return columns
-    return {**columns, group: frame[group].astype(str).to_numpy()}
+    keys = dict(columns)
+    if schema.group_column and schema.group_column in frame.columns:
+        keys[schema.group_column] = frame[schema.group_column].astype(str).to_numpy()
+    for name in schema.id_columns:
+        if name in frame.columns:
+            keys[name] = _with_none(frame[name])
+    time = schema.time_column
+    if time and time in frame.columns:
+        try:
+            keys[time] = _with_none(parse_times(frame[time], schema).map(_iso))
+        except SchemaError:
+            keys[time] = _with_none(frame[time].astype(str).where(frame[time].notna()))
+    return keys
+
+
+def _iso(value: pd.Timestamp) -> str | None:
+    return None if pd.isna(value) else value.isoformat()
+
+
+def _with_none(values: pd.Series) -> np.ndarray:
+    """Values as Python objects, missing ones None (the log writes them as JSON null)."""
+    return values.astype(object).where(values.notna(), None).to_numpy(dtype=object)
 
 
 class ScoreOptions(TypedDict, total=False):
@@ -158,7 +181,9 @@ def score_chunked(
             require_feature_columns([str(c) for c in frame.columns], model.schema)
             check = check_rows(frame, model.schema)
             columns, reasons, good = check.columns, check.reasons, check.good
-            scored = _score(config, model, table, columns, good, run_id)
+            rows = np.flatnonzero(good) + counts["read"]
+            ids = prediction_ids(run_id, rows)
+            scored = _score(config, model, table, columns, good, (run_id, ids))
             writer = writer or pq.ParquetWriter(partial, scored.schema)
             writer.write_table(scored)
             if not good.all():
@@ -167,9 +192,9 @@ def score_chunked(
                 rejects.write_table(bad)
             if predlog is not None and good.any():
                 values = {name: column[good] for name, column in columns.items()}
-                values = with_query_ids(values, frame.loc[good], model.schema)
+                values = with_row_keys(values, frame.loc[good], model.schema)
                 logged = config.problem_type.point_predictions(_outputs_of(scored, model))
-                predlog.log(run_id, model.version, values, logged, wait=True)
+                predlog.log(run_id, model.version, values, logged, ids=ids, wait=True)
             counts["read"] += len(frame)
             counts["scored"] += int(good.sum())
             counts["rejected"] += int((~good).sum())
@@ -206,17 +231,19 @@ def _score(
     table: pa.Table,
     columns: dict[str, np.ndarray],
     good: np.ndarray,
-    run_id: str,
+    ids: tuple[str, list[str]],
 ) -> pa.Table:
-    """The good rows of the chunk as read, plus the prediction columns, model version, run id."""
+    """The good rows of the chunk as read, plus the predictions, model version, run and row ids."""
     kept = table.filter(pa.array(good)).drop_columns(
         [name for name in OUTPUT_COLUMNS if name in table.column_names]
     )
     matrix = encode_columns({name: column[good] for name, column in columns.items()}, model.schema)
     for name, values in config.problem_type.output_columns(model.predict(matrix)):
         kept = kept.append_column(name, pa.array(values))
+    run_id, rows = ids
     kept = kept.append_column("model_version", pa.array([model.version] * len(kept), pa.string()))
-    return kept.append_column("run_id", pa.array([run_id] * len(kept), pa.string()))
+    kept = kept.append_column("run_id", pa.array([run_id] * len(kept), pa.string()))
+    return kept.append_column("prediction_id", pa.array(rows, pa.string()))
 
 
 def _outputs_of(scored: pa.Table, model: LoadedModel) -> np.ndarray:

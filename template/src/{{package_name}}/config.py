@@ -68,6 +68,8 @@ class ProblemSection(_Section):
     n_classes: int | None = Field(default=None, ge=3)
     candidates_per_request: int | None = Field(default=None, ge=2)
     ranking_k: int | None = Field(default=None, ge=1)
+    # Days until an outcome is known; not a model setting (left out of the fingerprint).
+    label_delay_days: int = Field(default=1, ge=0)
 
 
 class MetricSection(_Section):
@@ -189,6 +191,7 @@ class MonitoringSection(_Section):
     max_categories: int = Field(default=100, ge=2)
     performance_tolerance: float = Field(default=0.1, ge=0)
     schedule: str = "0 5 * * 1"  # the scheduled CI job's cron (the CI files hold a copy)
+    performance_window: Literal["day", "week"] = "week"
 
 
 class PathsSection(_Section):
@@ -328,7 +331,7 @@ class ProjectConfig(_Section):
     def fingerprint(self) -> str:
         """sha256 of the settings that change a trained model, stored with artifacts."""
         relevant = {
-            "problem": self.problem.model_dump(mode="json"),
+            "problem": self.problem.model_dump(mode="json", exclude={"label_delay_days"}),
             "metric": self.metric.model_dump(mode="json"),
             "model": self.model.model_dump(mode="json"),
             "schema": self.feature_schema.model_dump(mode="json"),

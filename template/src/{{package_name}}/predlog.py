@@ -3,7 +3,7 @@
 Serving and batch scoring both write here and the drift monitor reads it, so
 the three agree on one format: a SQLite file with one row per scored row
 (request id, UTC timestamp, model version, the features as a JSON object, the
-prediction as one number and its `source`). Writes happen on a background
+prediction as one number, its `source` and its `prediction_id`). Writes happen on a background
 thread, so the response path only appends to a queue; `close()` drains that
 queue, so a clean shutdown loses nothing.
 
@@ -14,6 +14,13 @@ traffic) or `bench` (the latency bench's load). Readers take every source but
 when a writer opens them; their rows read as `unknown`, since nothing recorded
 who wrote them (`make run` replayed test rows into the same file), and count
 as they always did.
+
+`prediction_id` names one scored row for good: `<request id>-<row>` (a batch
+run: `<run id>-<input row number>`), returned to the caller, so a label that
+comes back later (`labels ingest`) can say which prediction it belongs to.
+Rows written before the column existed read it as null. Besides the features,
+the JSON object keeps the schema's id column(s), time column and query id when
+the caller had them, which lets labels keyed by entity and time find their row.
 """
 
 from __future__ import annotations
@@ -36,6 +43,7 @@ import numpy as np
 import pandas as pd
 
 from .config import LogSource, ProjectConfig
+from .schema import FeatureSchema
 
 logger = logging.getLogger(__name__)
 
@@ -49,6 +57,9 @@ DEFAULT_SOURCES: tuple[str, ...] = tuple(s for s in SOURCES if s != "bench")
 # The default keeps an old-version writer (still running during an update)
 # working once a new one has added the column: its rows read as `unknown`.
 _SOURCE_COLUMN = f"source TEXT NOT NULL DEFAULT '{UNKNOWN_SOURCE}'"
+_PREDICTION_ID_COLUMN = "prediction_id TEXT"
+# Columns added after the first release, and how a writer adds them to an old log.
+_ADDED_COLUMNS = {"source": _SOURCE_COLUMN, "prediction_id": _PREDICTION_ID_COLUMN}
 _CREATE_TABLE = f"""
 CREATE TABLE IF NOT EXISTS predictions (
     id INTEGER PRIMARY KEY AUTOINCREMENT,
@@ -57,12 +68,16 @@ CREATE TABLE IF NOT EXISTS predictions (
     model_version TEXT NOT NULL,
     features TEXT NOT NULL,
     prediction REAL,
-    {_SOURCE_COLUMN}
+    {_SOURCE_COLUMN},
+    {_PREDICTION_ID_COLUMN}
 )
 """
+_CREATE_INDEX = (
+    "CREATE INDEX IF NOT EXISTS predictions_prediction_id ON predictions (prediction_id)"
+)
 _INSERT = (
     "INSERT INTO predictions (request_id, logged_at, model_version, features, prediction, "
-    "source) VALUES (?, ?, ?, ?, ?, ?)"
+    "source, prediction_id) VALUES (?, ?, ?, ?, ?, ?, ?)"
 )
 _STOP = object()
 
@@ -95,10 +110,16 @@ class _Entry:
     model_version: str
     columns: Mapping[str, Sequence[Any] | np.ndarray]
     predictions: np.ndarray
+    prediction_ids: Sequence[str]
 
 
-def _has_source_column(connection: sqlite3.Connection) -> bool:
-    return any(row[1] == "source" for row in connection.execute("PRAGMA table_info(predictions)"))
+def prediction_ids(request_id: str, rows: Sequence[int] | np.ndarray) -> list[str]:
+    """The ids of rows `rows` of one request (a batch run: input row numbers)."""
+    return [f"{request_id}-{int(row)}" for row in rows]
+
+
+def _columns(connection: sqlite3.Connection) -> set[str]:
+    return {str(row[1]) for row in connection.execute("PRAGMA table_info(predictions)")}
 
 
 def _connect(path: Path) -> sqlite3.Connection:
@@ -108,13 +129,17 @@ def _connect(path: Path) -> sqlite3.Connection:
     connection.execute("PRAGMA synchronous=NORMAL")
     connection.execute(_CREATE_TABLE)
     connection.commit()
-    if not _has_source_column(connection):  # a log from before `source`: add it, keep the rows
-        try:
-            connection.execute(f"ALTER TABLE predictions ADD COLUMN {_SOURCE_COLUMN}")
+    for name, definition in _ADDED_COLUMNS.items():
+        if name in _columns(connection):
+            continue
+        try:  # a log from before the column: add it, keep the rows
+            connection.execute(f"ALTER TABLE predictions ADD COLUMN {definition}")
             connection.commit()
         except sqlite3.OperationalError:
-            if not _has_source_column(connection):  # not another worker that got there first
+            if name not in _columns(connection):  # not another worker that got there first
                 raise
+    connection.execute(_CREATE_INDEX)
+    connection.commit()
     return connection
 
 
@@ -124,6 +149,8 @@ def _plain(value: Any) -> Any:
         return None
     if isinstance(value, np.generic):
         value = value.item()
+    if isinstance(value, datetime):  # a time column (pandas' Timestamp is one too)
+        return None if pd.isna(value) else value.isoformat()
     if isinstance(value, float) and not math.isfinite(value):
         return None
     return value
@@ -170,16 +197,23 @@ class PredictionLogger:
         columns: Mapping[str, Sequence[Any] | np.ndarray],
         predictions: np.ndarray,
         *,
+        ids: Sequence[str] | None = None,
         wait: bool = False,
     ) -> bool:
         """Queue the rows of one request; False when the queue was full and they were dropped.
 
-        `wait=True` (batch scoring) blocks until there is room instead of dropping.
+        `ids` are the rows' prediction ids (default `<request_id>-<row>`, as the
+        service answers); `wait=True` (batch scoring) blocks until there is room
+        instead of dropping.
         """
         if self._closed:
             raise RuntimeError("the prediction log is closed")
         logged_at = datetime.now(UTC).isoformat(timespec="milliseconds")
-        entry = _Entry(request_id, logged_at, model_version, columns, predictions)
+        if ids is None:
+            ids = prediction_ids(request_id, range(len(predictions)))
+        elif len(ids) != len(predictions):
+            raise ValueError(f"{len(ids)} prediction ids for {len(predictions)} predictions")
+        entry = _Entry(request_id, logged_at, model_version, columns, predictions, ids)
         try:
             self._queue.put(entry, block=wait)
         except queue.Full:
@@ -253,6 +287,7 @@ class PredictionLogger:
                         json.dumps(features, allow_nan=False),
                         _plain(float(prediction)),
                         self.source,
+                        entry.prediction_ids[index],
                     )
                 )
         with self._connection:
@@ -277,24 +312,28 @@ def read_prediction_log(
     """The logged rows of the chosen `sources`, oldest first: one column per feature and more.
 
     Columns: every schema feature (numeric as float, categorical as text),
-    `prediction`, `model_version`, `logged_at` (UTC timestamps), `request_id`
-    and `source`, and for ranking the group column (the query id). `sources`
-    defaults to `DEFAULT_SOURCES` (all but the bench's load); `limit` keeps
-    only the most recent of those rows. A missing log reads as no rows; the
-    file is opened read-only and never changed.
+    `prediction`, `model_version`, `logged_at` (UTC timestamps), `request_id`,
+    `source` and `prediction_id` (null on rows from before it), the schema's id
+    and time columns as logged (null when the caller had none), and for
+    ranking the group column (the query id). `sources` defaults to
+    `DEFAULT_SOURCES` (all but the bench's load); `limit` keeps only the most
+    recent of those rows. A missing log reads as no rows; the file is opened
+    read-only and never changed.
     """
     schema = config.feature_schema
     path = config.prediction_log_path
     chosen = DEFAULT_SOURCES if sources is None else check_sources(sources)
-    records: list[tuple[str, str, str, str, float | None, str]] = []
+    records: list[tuple[str, str, str, str, float | None, str, str | None]] = []
     if path.is_file():
         with sqlite3.connect(f"file:{path}?mode=ro", uri=True) as connection:
-            # A log from before the column has only rows of unknown source.
-            source = "source" if _has_source_column(connection) else f"'{UNKNOWN_SOURCE}'"
+            present = _columns(connection)
+            # A log from before a column: every row of unknown source, no prediction ids.
+            source = "source" if "source" in present else f"'{UNKNOWN_SOURCE}'"
+            ids = "prediction_id" if "prediction_id" in present else "NULL"
             marks = ", ".join("?" for _ in chosen)
             query = (
-                f"SELECT request_id, logged_at, model_version, features, prediction, {source} "
-                f"FROM predictions WHERE {source} IN ({marks}) ORDER BY id DESC"
+                f"SELECT request_id, logged_at, model_version, features, prediction, {source}, "
+                f"{ids} FROM predictions WHERE {source} IN ({marks}) ORDER BY id DESC"
             )
             if limit is None:
                 records = connection.execute(query, chosen).fetchall()
@@ -320,6 +359,9 @@ def read_prediction_log(
     )
     features["request_id"] = pd.Series([r[0] for r in records], dtype="object")
     features["source"] = pd.Series([r[5] for r in records], dtype="object")
+    features["prediction_id"] = pd.Series([r[6] for r in records], dtype="object")
+    for name in (*schema.id_columns, *schema.time_columns):
+        features[name] = pd.Series([payload.get(name) for payload in payloads], dtype="object")
     if schema.group_column:  # ranking: the query each row belongs to (its request if unknown)
         features[schema.group_column] = pd.Series(
             [
@@ -329,3 +371,21 @@ def read_prediction_log(
             dtype="object",
         )
     return features
+
+
+def event_times(log: pd.DataFrame, schema: FeatureSchema) -> pd.Series:
+    """When each logged prediction happened: its time column as logged, else `logged_at`.
+
+    Batch runs log the input's event time, which for a backfill is long before
+    the run; the wall clock of the log is only the fallback. UTC timestamps.
+    """
+    unit = "datetime64[ns, UTC]"
+    times = pd.Series(pd.NaT, index=log.index, dtype=unit)
+    column = schema.time_column
+    if column and column in log.columns:
+        given = log[column].astype(object)
+        times = pd.to_datetime(given, utc=True, errors="coerce", format="ISO8601").astype(unit)
+        if schema.time_format:  # the service logs the caller's text as sent
+            again = pd.to_datetime(given, utc=True, errors="coerce", format=schema.time_format)
+            times = times.fillna(again.astype(unit))
+    return times.fillna(log["logged_at"].astype(unit))

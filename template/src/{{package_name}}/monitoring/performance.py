@@ -60,7 +60,7 @@ def performance_drift(
     )
     labelled = current[current[label].notna() & current["prediction"].notna()]
     n = len(labelled)
-    reference = _reference_value(model)
+    reference = reference_value(model)
     if reference is None:
         return _with(result, n_labelled=n, message="the model has no saved validation value")
     if n < config.monitoring.min_rows:
@@ -70,7 +70,7 @@ def performance_drift(
             reference=reference,
             message=f"{n} labelled rows, fewer than monitoring.min_rows",
         )
-    value = _metric_value(labelled, config)
+    value = metric_value(labelled, config)
     if value is None or not math.isfinite(value):
         return _with(
             result,
@@ -81,8 +81,7 @@ def performance_drift(
             ),
         )
     tolerance = config.monitoring.performance_tolerance
-    allowed = abs(reference) * tolerance
-    worse = gain(value, reference, direction=config.metric.direction) < -allowed
+    worse = dropped(value, reference, config)
     return PerformanceResult(
         metric=metric_name,
         direction=config.metric.direction,
@@ -103,14 +102,29 @@ def _with(result: PerformanceResult, **changes: Any) -> PerformanceResult:
     return PerformanceResult(**{**asdict(result), **changes})
 
 
-def _reference_value(model: Any | None) -> float | None:
+def dropped(value: float, reference: float, config: ProjectConfig) -> bool:
+    """Whether `value` is worse than `reference` by more than `monitoring.performance_tolerance`.
+
+    The tolerance is relative to the reference, in the metric's own direction.
+    """
+    allowed = abs(reference) * config.monitoring.performance_tolerance
+    return bool(gain(value, reference, direction=config.metric.direction) < -allowed)
+
+
+def reference_value(model: Any | None) -> float | None:
+    """The model's primary metric on its validation split, saved at training time."""
     if model is None:
         return None
     value = model.metadata.get("metrics", {}).get("validation", {}).get("primary")
     return float(value) if value is not None else None
 
 
-def _metric_value(labelled: pd.DataFrame, config: ProjectConfig) -> float | None:
+def metric_value(labelled: pd.DataFrame, config: ProjectConfig) -> float | None:
+    """The primary metric of labelled log rows; None when the log cannot give it.
+
+    The log keeps one number per row (multiclass: the class), so a metric of
+    the probabilities (multiclass log loss) cannot be computed from it.
+    """
     problem = config.problem_type
     if problem.output_width > 1 and config.metric.primary == "log_loss":
         return None  # the log keeps the predicted class, not the probabilities

@@ -73,11 +73,31 @@ def _row_fields(schema: FeatureSchema, *, optional: bool) -> dict[str, Any]:
     return fields
 
 
+def _key_fields(schema: FeatureSchema) -> dict[str, Any]:
+    """Optional id and time fields: logged with the row so labels keyed by them find it."""
+    fields: dict[str, Any] = {}
+    for name in schema.id_columns:
+        described = Field(None, description="An id of the row's entity; logged, never a feature")
+        fields[name] = (str | int | None, described)
+    if schema.time_column:
+        described = Field(None, description="The row's event time (ISO 8601); logged only")
+        fields[schema.time_column] = (str | None, described)
+    return fields
+
+
+def row_keys(rows: list[Any], schema: FeatureSchema) -> dict[str, list[Any]]:
+    """The id and time values the rows were sent with, by name (names no row gave are left out)."""
+    names = [*schema.id_columns, *schema.time_columns]
+    keys = {name: [getattr(row, name) for row in rows] for name in names}
+    return {name: values for name, values in keys.items() if any(v is not None for v in values)}
+
+
 def build_payload_models(
     schema: FeatureSchema, *, max_rows: int, max_candidates: int, ranking: bool
 ) -> PayloadModels:
     """Pydantic models for `POST /predict` (and `POST /rank` when `ranking`)."""
-    row = create_model("FeatureRow", __config__=_STRICT, **_row_fields(schema, optional=False))
+    fields = {**_row_fields(schema, optional=False), **_key_fields(schema)}
+    row = create_model("FeatureRow", __config__=_STRICT, **fields)
     rows_type = Annotated[list[row], Field(min_length=1, max_length=max_rows)]  # type: ignore[valid-type]
     predict = create_model("PredictRequest", __config__=_STRICT, rows=(rows_type, ...))
     rank = None

@@ -15,6 +15,7 @@ from typing import Any, Literal
 import numpy as np
 from pydantic import BaseModel, ConfigDict, Field, create_model
 
+from ..predlog import prediction_ids
 from ..problems import ProblemType
 
 # `model_version` is a field name here, not pydantic's `model_` namespace.
@@ -64,6 +65,9 @@ class RankedCandidate(BaseModel):
     index: int = Field(ge=0, description="The candidate's position in the request")
     id: str | int | None = Field(description="The candidate's `id` as sent; null when it had none")
     score: float = Field(description="The model's score; higher ranks first")
+    prediction_id: str = Field(
+        description="`<request_id>-<index>`: the key a label for this candidate comes back with"
+    )
 
 
 class RankResponse(BaseModel):
@@ -85,6 +89,13 @@ def predict_response_model(problem: ProblemType) -> type[BaseModel]:
         model_version=(str, Field(description="The registry version that scored the rows")),
         request_id=(str, Field(description="The caller's X-Request-ID, or a fresh one")),
         **problem.response_field_types(),
+        prediction_ids=(
+            list[str],
+            Field(
+                description="`<request_id>-<row>` for each row, in request order: the key a "
+                "label for that row comes back with (`labels ingest`)"
+            ),
+        ),
     )
 
 
@@ -99,6 +110,7 @@ def predict_body(
     """A `PredictResponse` as JSON-ready data."""
     body: dict[str, Any] = {"model_version": model_version, "request_id": request_id}
     body.update(problem.response_fields(outputs))
+    body["prediction_ids"] = prediction_ids(request_id, range(len(outputs)))
     return body
 
 
@@ -115,7 +127,11 @@ def rank_body(
     order = np.argsort(-scores, kind="stable")
     if top_k is not None:
         order = order[:top_k]
-    results = [{"index": int(i), "id": ids[i], "score": float(scores[i])} for i in order]
+    keys = prediction_ids(request_id, range(len(scores)))
+    results = [
+        {"index": int(i), "id": ids[i], "score": float(scores[i]), "prediction_id": keys[i]}
+        for i in order
+    ]
     return {
         "query_id": query_id,
         "results": results,

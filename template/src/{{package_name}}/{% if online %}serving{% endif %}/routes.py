@@ -30,6 +30,7 @@ from .payloads import (
     PayloadModels,
     candidates_to_columns,
     rejection_from,
+    row_keys,
     rows_to_columns,
     rule_violations,
 )
@@ -127,7 +128,12 @@ def build_router(payloads: PayloadModels, problem: ProblemType) -> APIRouter:
         responses=predicted,
     )
     async def predict(request: Request) -> Response:
-        """Score `rows` (one object per row, every schema feature in each)."""
+        """Score `rows` (one object per row, every schema feature in each).
+
+        Each row may also carry the schema's id column(s) and time column: they
+        are not features, only logged, so a label keyed by entity and time can
+        find its prediction. `prediction_ids` name the rows for labels.
+        """
         state: ServingState = request.app.state.serving
         model = state.require_model()
         body = await _parse(request, predict_model)
@@ -136,7 +142,7 @@ def build_router(payloads: PayloadModels, problem: ProblemType) -> APIRouter:
             raise rule_violations(check, lambda row, name: f"rows.{row}.{name}")
         outputs = await state.score(encode_columns(check.columns, model.schema))
         request_id = _request_id(request)
-        state.log(request_id, check.columns, outputs)
+        state.log(request_id, {**check.columns, **row_keys(body.rows, model.schema)}, outputs)
         content = predict_body(problem, outputs, model_version=model.version, request_id=request_id)
         return _json(content, request_id)
 

@@ -24,6 +24,7 @@ import ray.data
 from ... import batch as batch_module
 from ...config import ProjectConfig
 from ...evaluation.results import TestSet
+from ...predlog import prediction_ids as predlog_ids
 from ...registry import LoadedModel, ModelRegistry
 from ...schema import FeatureSchema
 from ...validation import check_rows
@@ -118,7 +119,8 @@ def score_file(
             for batch in dataset.iter_batches(batch_format="pandas", batch_size=None):
                 frame = cast(pd.DataFrame, batch)
                 good = frame[REASON].isna().to_numpy()
-                scored = frame.loc[good].drop(columns=[REASON])
+                ids = predlog_ids(run_id, np.flatnonzero(good) + counts["read"])
+                scored = frame.loc[good].drop(columns=[REASON]).assign(prediction_id=ids)
                 table = pa.Table.from_pandas(scored, preserve_index=False)
                 _write(writers, "output", pending, table)
                 if not good.all():
@@ -134,9 +136,9 @@ def score_file(
                     )
                 if predlog is not None and good.any():
                     columns = check_rows(scored, model.schema).columns  # plain values
-                    columns = batch_module.with_query_ids(columns, scored, model.schema)
+                    columns = batch_module.with_row_keys(columns, scored, model.schema)
                     predictions = scored["prediction"].to_numpy(dtype=np.float64)
-                    predlog.log(run_id, model.version, columns, predictions, wait=True)
+                    predlog.log(run_id, model.version, columns, predictions, ids=ids, wait=True)
                 counts["read"] += len(frame)
                 counts["scored"] += int(good.sum())
                 counts["rejected"] += int((~good).sum())
