@@ -1,6 +1,7 @@
 """Staleness (ML Test Score M4): how fast a model loses quality as it ages.
 
-Every registered version is scored on the same newest test window. A version's
+Every registered version but the rejected ones (never served, so they never
+aged in production) is scored on the same newest test window. A version's
 age is the window's start minus the end of the data it was fitted on (early
 stopping included), so models of the same data differ only by age. The
 least-squares slope of the primary metric against age, per 30 days, is the
@@ -110,12 +111,17 @@ def measure_decay(config: ProjectConfig) -> DecayResult:
     if not time:
         raise RegistryError("evaluate --decay needs a time column: a model's age is time")
     registry = ModelRegistry(config)
-    versions = [entry.version for entry in registry.list_versions()]
-    if not versions:
+    entries = registry.list_versions()
+    if not entries:
         raise RegistryError(f"no model is registered in {registry.root}; run `train` first")
+    # A rejected candidate never served: its score says nothing about ageing in production.
+    versions = [entry.version for entry in entries if entry.status != "rejected"]
+    if not versions:
+        raise RegistryError("every registered version was rejected; none has served to age")
     metric = get_metric(config.metric.primary, config.problem.type)
     engine = engine_for(config)
-    points, skipped, start = [], [], None
+    points, start = [], None
+    skipped = [entry.version for entry in entries if entry.status == "rejected"]
     with engine.session():
         for version in versions:
             model = registry.load(version)

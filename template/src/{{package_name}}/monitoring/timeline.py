@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import math
 import warnings
+from collections.abc import Collection
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -24,8 +25,10 @@ import numpy as np
 import pandas as pd
 
 from ..config import ProjectConfig
+from ..labels import labelled_predictions
 from ..metrics import bootstrap_interval
-from .performance import dropped, metric_value
+from ..registry import ModelRegistry
+from .performance import dropped, metric_value, reference_value
 
 WINDOW_DAYS = {"day": 1, "week": 7}
 JUDGED = ("ok", "drop")
@@ -89,6 +92,23 @@ def window_starts(times: pd.Series, size: str) -> pd.Series:
     if size == "day":
         return days
     return days - pd.to_timedelta(days.dt.day_of_week, unit="D")
+
+
+def check_performance(
+    config: ProjectConfig, *, as_of: datetime, sources: Collection[str] | None = None
+) -> Timeline:
+    """The timeline of the logged predictions whose labels came back, judged for the champion.
+
+    Raises `RegistryError` when no champion exists: there is nothing to compare with.
+    """
+    champion = ModelRegistry(config).load()
+    return performance_timeline(
+        config,
+        labelled_predictions(config, sources=sources),
+        reference=reference_value(champion),
+        champion=champion.version,
+        as_of=as_of,
+    )
 
 
 def performance_timeline(
