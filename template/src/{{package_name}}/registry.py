@@ -317,9 +317,10 @@ def _decide(
     }
     if forced:
         entry["forced"] = True
-    if evidence:
-        entry["evidence"] = evidence
-    index.setdefault("decisions", {})[version] = entry
+    previous = index.setdefault("decisions", {}).get(version, {})
+    if evidence or previous.get("evidence"):  # retiring a champion keeps why it was promoted
+        entry["evidence"] = evidence or previous["evidence"]
+    index["decisions"][version] = entry
 
 
 def _status(index: dict[str, Any], version: str) -> tuple[Status, str]:

@@ -4,7 +4,8 @@ Logged predictions that have their label back are bucketed by event time into
 days or weeks (`monitoring.performance_window`; weeks start on Monday, UTC)
 and split by model version. Each bucket gets its row count, the metric, a
 bootstrap interval and a status: "ok", "drop" (worse than the champion's
-validation value by more than `monitoring.performance_tolerance`),
+value on its test split when it was promoted, by more than
+`monitoring.performance_tolerance`),
 "insufficient" (fewer than `monitoring.min_rows` labelled rows, never "ok")
 or "unavailable" (the metric cannot be computed from the log, or there is no
 champion to compare with). A window is mature once its end plus
@@ -27,7 +28,7 @@ import pandas as pd
 from ..config import ProjectConfig
 from ..labels import labelled_predictions
 from ..metrics import bootstrap_interval
-from ..registry import ModelRegistry
+from ..registry import LoadedModel, ModelRegistry
 from .performance import dropped, metric_value, reference_value
 
 WINDOW_DAYS = {"day": 1, "week": 7}
@@ -101,14 +102,26 @@ def check_performance(
 
     Raises `RegistryError` when no champion exists: there is nothing to compare with.
     """
-    champion = ModelRegistry(config).load()
+    registry = ModelRegistry(config)
+    champion = registry.load()
     return performance_timeline(
         config,
         labelled_predictions(config, sources=sources),
-        reference=reference_value(champion),
+        reference=champion_reference(registry, champion),
         champion=champion.version,
         as_of=as_of,
     )
+
+
+def champion_reference(registry: ModelRegistry, champion: LoadedModel) -> float | None:
+    """The champion's value on its test split, measured when it was promoted.
+
+    Validation chose the number of trees, so its value is optimistic; a model
+    promoted by force has no test value recorded, and validation is what there is.
+    """
+    tested = registry.decision(champion.version).get("evidence", {}).get("candidate", {})
+    value = tested.get("value")
+    return float(value) if value is not None else reference_value(champion)
 
 
 def performance_timeline(
@@ -224,7 +237,7 @@ def _verdict(
     tolerance = config.monitoring.performance_tolerance
     told = (
         f"{metric} {chosen.value:.4g} in the window from {chosen.start:%Y-%m-%d} "
-        f"(model {chosen.model_version}, {chosen.n} rows) vs {reference:.4g} at validation, "
+        f"(model {chosen.model_version}, {chosen.n} rows) vs {reference:.4g} at promotion, "
         f"{config.metric.direction} is better, tolerance {tolerance:.0%}"
     )
     if chosen.status == "drop":

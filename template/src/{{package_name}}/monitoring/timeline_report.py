@@ -58,7 +58,7 @@ def render_html(timeline: Timeline) -> str:
 {_STYLE}</head><body>
 <h1>Performance over time: {esc(timeline.metric)} ({timeline.direction} is better)</h1>
 <p><strong>{verdict}</strong>: {esc(timeline.reason)}</p>
-<p>Reference (champion at validation): {_fmt(timeline.reference_value)}.
+<p>Reference (the champion on its test split, at promotion): {_fmt(timeline.reference_value)}.
 Predictions still waiting for labels: {timeline.pending_labels}.</p>
 {plot}
 <table><tr><th>start</th><th>end</th><th>model</th><th>n</th><th>value</th>
