@@ -42,8 +42,8 @@ from .train import TrainResult, train_model
 MARKER = ".loop-workspace"  # only a folder holding it is ever cleared
 DRIFT_DAY = 100  # the world changes 100 days into the 180-day sample
 TRAFFIC_BEFORE_DAYS = 14  # the first traffic starts two weeks before the change...
-TRAFFIC_AFTER_DAYS = 40  # ...and runs 40 days past it, when retraining happens
-RETRAIN_WINDOW_DAYS = 40  # the retrained model sees only the newest 40 days
+TRAFFIC_AFTER_DAYS = 50  # ...and runs 50 days past it, when retraining happens
+RETRAIN_WINDOW_DAYS = 50  # the retrained model sees only the days since the change
 WEAK_PARAMS = {"min_data_in_leaf": 1_000_000, "boost_from_average": False}
 
 
@@ -106,6 +106,9 @@ def run_loop(
     first = train_model(local, show_progress=False)
     _record_training(report, "train on the history", first)
     say(first.summary())
+    if not first.promoted:
+        reason = first.promotion.reason if first.promotion else "no verdict"
+        raise LoopError(f"the first model is not the champion ({reason}); nothing can serve")
 
     weak = train_model(_with_params(local, WEAK_PARAMS), show_progress=False)
     _record_training(report, "a worse candidate (its trees cannot split)", weak)
