@@ -50,6 +50,11 @@ def bootstrap_interval(
     values = bootstrap_values(
         name, problem_type, y_true, y_score, groups=groups, k=k, resamples=resamples, seed=seed
     )
+    return percentile_interval(values, level)
+
+
+def percentile_interval(values: np.ndarray, level: float) -> tuple[float, float]:
+    """The central `level` share of the finite `values` (NaN, NaN when there is none)."""
     values = values[np.isfinite(values)]
     if values.size == 0:
         return math.nan, math.nan

@@ -16,6 +16,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from ._base import PerQuery
+from .bootstrap import percentile_interval
 from .ranking import ranking_per_query
 from .registry import compute, gain, get_metric
 
@@ -79,9 +80,5 @@ def paired_gain(
                     compute(name, problem_type, y_true[rows], reference[rows], k=k),
                     direction=metric.direction,
                 )
-    values = values[np.isfinite(values)]
-    if values.size == 0:
-        return PairedGain(point, math.nan, math.nan, level, resamples)
-    tail = (1 - level) / 2 * 100
-    low, high = np.percentile(values, [tail, 100 - tail])
-    return PairedGain(float(point), float(low), float(high), level, resamples)
+    low, high = percentile_interval(values, level)
+    return PairedGain(float(point), low, high, level, resamples)
