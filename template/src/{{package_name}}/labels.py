@@ -230,7 +230,11 @@ def _label_times(frame: pd.DataFrame, schema: FeatureSchema) -> pd.Series | None
     try:
         times = parse_times(frame[column], schema)
     except SchemaError as error:
-        raise LabelFileError(str(error)) from None
+        # A label file may come from another system than the data: ISO 8601 is read too.
+        try:
+            times = pd.to_datetime(frame[column], utc=True, format="ISO8601")
+        except (ValueError, TypeError):
+            raise LabelFileError(str(error)) from None
     missing = np.flatnonzero(times.isna().to_numpy())
     if missing.size:
         raise LabelFileError(
