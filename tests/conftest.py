@@ -274,11 +274,21 @@ def project_env(template_repo: Path, tmp_path_factory: pytest.TempPathFactory) -
     return env
 
 
-def run_project_tests(env: ProjectEnv, project: Path, *pytest_args: str) -> str:
+def run_project_tests(
+    env: ProjectEnv, project: Path, *pytest_args: str, timeout: float = 900
+) -> str:
     """Install a generated project into the shared env and run its own test suite."""
     env.install(project)
     result = env.run(
-        project, "python", "-m", "pytest", "-q", "-p", "no:cacheprovider", *pytest_args
+        project,
+        "python",
+        "-m",
+        "pytest",
+        "-q",
+        "-p",
+        "no:cacheprovider",
+        *pytest_args,
+        timeout=timeout,
     )
     STATS["generated projects that ran their own tests"] += 1
     return result.stdout
