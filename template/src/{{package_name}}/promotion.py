@@ -16,7 +16,6 @@ from __future__ import annotations
 
 import json
 import math
-import warnings
 from dataclasses import dataclass, replace
 from typing import Any
 
@@ -24,8 +23,9 @@ import numpy as np
 
 from .config import ProjectConfig
 from .engines import engine_for
+from .evaluation.harness import score_outputs
 from .evaluation.results import TestSet, finite_or_none, release_gate
-from .metrics import UndefinedMetricWarning, get_metric
+from .metrics import get_metric
 from .metrics.paired import PairedGain, paired_gain
 from .registry import ModelRegistry
 from .schema import SchemaError
@@ -198,6 +198,6 @@ def _with(decision: PromotionDecision, **changes: Any) -> PromotionDecision:
 
 
 def _score(config: ProjectConfig, test: TestSet, outputs: np.ndarray) -> float:
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore", UndefinedMetricWarning)
-        return config.problem_type.score(config.metric.primary, test.labels, outputs, test.groups)
+    """The primary metric of `outputs` on the test split (NaN, quietly, when undefined)."""
+    name = config.metric.primary
+    return score_outputs(config, name, test.labels, outputs, test.groups, quiet=True)

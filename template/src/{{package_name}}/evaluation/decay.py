@@ -14,7 +14,6 @@ from __future__ import annotations
 
 import html
 import json
-import warnings
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -24,8 +23,9 @@ import pandas as pd
 
 from ..config import ProjectConfig
 from ..engines import engine_for
-from ..metrics import UndefinedMetricWarning, get_metric
+from ..metrics import get_metric
 from ..registry import ModelRegistry, RegistryError
+from .harness import score_outputs
 from .plots import MODEL_COLOR, render_png
 
 if TYPE_CHECKING:
@@ -132,11 +132,9 @@ def measure_decay(config: ProjectConfig) -> DecayResult:
             if end is None or end > start:
                 skipped.append(version)
                 continue
-            with warnings.catch_warnings():
-                warnings.simplefilter("ignore", UndefinedMetricWarning)
-                value = config.problem_type.score(
-                    metric.name, test.labels, test.predictions, test.groups
-                )
+            value = score_outputs(
+                config, metric.name, test.labels, test.predictions, test.groups, quiet=True
+            )
             age = round((start - end) / pd.Timedelta(days=1), 3)
             points.append(VersionAge(version, age, float(value)))
     change, suggested = fit_decay(

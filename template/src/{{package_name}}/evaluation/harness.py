@@ -40,8 +40,8 @@ def evaluate_model(
     model = registry.load(version or registry.promoted_version() or registry.newest_version())
     test = engine_for(config).score_test_split(model)
     primary = get_metric(config.metric.primary, config.problem.type)
-    value = _score(config, primary.name, test.labels, test.predictions, test.groups)
-    baseline = _score(config, primary.name, test.labels, test.baseline, test.groups)
+    value = score_outputs(config, primary.name, test.labels, test.predictions, test.groups)
+    baseline = score_outputs(config, primary.name, test.labels, test.baseline, test.groups)
     ci_low, ci_high = bootstrap_interval(
         primary.name,
         config.problem.type,
@@ -65,11 +65,12 @@ def evaluate_model(
         threshold=config.metric.threshold,
         gate_passed=False,
         secondary={
-            n: _score(config, n, test.labels, test.predictions, test.groups)
+            n: score_outputs(config, n, test.labels, test.predictions, test.groups)
             for n in secondary_names
         },
         baseline_secondary={
-            n: _score(config, n, test.labels, test.baseline, test.groups) for n in secondary_names
+            n: score_outputs(config, n, test.labels, test.baseline, test.groups)
+            for n in secondary_names
         },
         slices=slice_results(config, test, model),
         rows=len(test.frame),
@@ -109,7 +110,7 @@ def slice_results(
             entry: dict[str, Any] = {"n": size, "value": None, "baseline": None}
             if size >= config.metric.min_slice_rows:
                 entry["value"] = finite_or_none(
-                    _score(
+                    score_outputs(
                         config,
                         config.metric.primary,
                         test.labels[mask],
@@ -119,7 +120,7 @@ def slice_results(
                     )
                 )
                 entry["baseline"] = finite_or_none(
-                    _score(
+                    score_outputs(
                         config,
                         config.metric.primary,
                         test.labels[mask],
@@ -146,7 +147,7 @@ def write_evaluation_reports(
     return replace(result, reports=reports)
 
 
-def _score(
+def score_outputs(
     config: ProjectConfig,
     name: str,
     labels: np.ndarray,
@@ -155,6 +156,7 @@ def _score(
     *,
     quiet: bool = False,
 ) -> float:
+    """Metric `name` of `predictions`; `quiet`: an undefined value is NaN without a warning."""
     with warnings.catch_warnings():
         if quiet:
             warnings.simplefilter("ignore", UndefinedMetricWarning)
