@@ -33,6 +33,7 @@ from .features import encode_columns
 from .predlog import PredictionLogger, prediction_ids
 from .registry import LoadedModel, ModelRegistry
 from .schema import FeatureSchema, SchemaError
+from .tables import sniff_csv
 from .validation import check_rows
 
 OUTPUT_COLUMNS = ("prediction", "model_version", "run_id", "prediction_id")
@@ -68,6 +69,10 @@ class BatchResult:
         return "\n".join(lines)
 
 
+# A number written with a decimal comma, as a whole cell: "-3,25", ",5", "1,2e-3".
+DECIMAL_COMMA_NUMBER = r"^([+-]?\d*),(\d+(?:[eE][+-]?\d+)?)$"
+
+
 def rejects_path_for(output_path: Path) -> Path:
     return output_path.with_name(f"{output_path.stem}.rejects.parquet")
 
@@ -86,7 +91,18 @@ def read_chunks(path: Path, *, chunk_rows: int) -> Iterator[pa.Table]:
         for batch in source.iter_batches(batch_size=chunk_rows):
             yield pa.Table.from_batches([batch], schema=source.schema_arrow)
     elif suffix == ".csv":
-        for frame in pd.read_csv(path, chunksize=chunk_rows, dtype=str):
+        dialect = sniff_csv(path)  # `;` and decimal commas, as `data infer` reads them
+        chunks = pd.read_csv(
+            path,
+            chunksize=chunk_rows,
+            dtype=str,
+            sep=dialect.delimiter,
+            quotechar=dialect.quotechar,
+            encoding=dialect.encoding,
+        )
+        for frame in chunks:
+            if dialect.decimal == ",":  # "3,5" -> "3.5"; other text is left as it is
+                frame = frame.replace(DECIMAL_COMMA_NUMBER, r"\1.\2", regex=True)
             schema = pa.schema([(str(name), pa.string()) for name in frame.columns])
             yield pa.Table.from_pandas(frame, schema=schema, preserve_index=False)
     else:
