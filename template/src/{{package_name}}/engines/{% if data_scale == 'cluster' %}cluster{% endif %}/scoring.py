@@ -27,6 +27,7 @@ from ...evaluation.results import TestSet
 from ...predlog import prediction_ids as predlog_ids
 from ...registry import LoadedModel, ModelRegistry
 from ...schema import FeatureSchema
+from ...tables import sniff_csv
 from ...validation import check_rows
 from ..partitioned import parquet_files
 from .datasets import (
@@ -172,7 +173,7 @@ def _read_input(path: Path, schema: FeatureSchema) -> ray.data.Dataset:
 
     A missing column would fail every Ray task; this fails once, with the same
     `SchemaError` as the in-memory scorer. CSV is read like the in-memory
-    scorer reads it: an empty field is a missing value.
+    scorer reads it: its dialect sniffed, an empty field a missing value.
     """
     suffix = path.suffix.lower()
     if path.is_dir() or suffix == ".parquet":
@@ -184,10 +185,22 @@ def _read_input(path: Path, schema: FeatureSchema) -> ray.data.Dataset:
     if suffix == ".csv":
         if not path.is_file():
             raise FileNotFoundError(f"input file {path} does not exist")
-        header = pd.read_csv(path, nrows=0).columns
+        dialect = sniff_csv(path)  # `;` and decimal commas, as `data infer` reads them
+        header = pd.read_csv(
+            path, nrows=0, sep=dialect.delimiter, quotechar=dialect.quotechar,
+            encoding=dialect.encoding,
+        ).columns  # fmt: skip
         batch_module.require_feature_columns([str(c) for c in header], schema)
-        options = pa_csv.ConvertOptions(strings_can_be_null=True)
-        return ray.data.read_csv(str(path), convert_options=options)
+        return ray.data.read_csv(
+            str(path),
+            read_options=pa_csv.ReadOptions(encoding=dialect.encoding),
+            parse_options=pa_csv.ParseOptions(
+                delimiter=dialect.delimiter, quote_char=dialect.quotechar
+            ),
+            convert_options=pa_csv.ConvertOptions(
+                strings_can_be_null=True, decimal_point=dialect.decimal
+            ),
+        )
     raise ValueError(
         f"cannot read {path}: expected a .parquet or .csv file, or a folder of Parquet parts"
     )
