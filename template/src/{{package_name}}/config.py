@@ -143,6 +143,8 @@ class ServingSection(_Section):
     request_timeout_s: float = Field(default=2.0, gt=0)
     batching: bool = True
     max_batch_rows: int = Field(default=2048, ge=1)
+    # How long a batch may wait for more rows; 0 scores whatever is queued at once.
+    max_batch_wait_ms: float = Field(default=0.0, ge=0, le=1000)
     graceful_shutdown_s: float = Field(default=10.0, ge=0)
     log_predictions: bool = True
     # The `source` of the rows the service logs; $ML_PREDICTION_SOURCE overrides it.
@@ -150,6 +152,15 @@ class ServingSection(_Section):
     bench_duration_s: float = Field(default=3.0, gt=0)
     bench_max_requests: int = Field(default=20000, ge=10)
     bench_concurrency: list[int] = Field(default_factory=lambda: [1, 8, 64])
+    # Open-loop rates the bench sends, as multiples of peak_rps (the first is the judged one).
+    bench_rate_multiples: list[float] = Field(default_factory=lambda: [1.0, 10.0], min_length=1)
+
+    @field_validator("bench_rate_multiples")
+    @classmethod
+    def _positive_multiples(cls, value: list[float]) -> list[float]:
+        if any(multiple <= 0 for multiple in value):
+            raise ValueError("every multiple of peak_rps must be above 0")
+        return value
 
     @field_validator("log_source", mode="before")
     @classmethod

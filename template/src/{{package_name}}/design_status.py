@@ -183,7 +183,26 @@ def _latency_row(config: ProjectConfig, report: Report) -> Row:
         f"p99 {_number(report.get('p99_ms'), 1)} ms, p50 {_number(report.get('p50_ms'), 1)} ms, "
         f"{_number(report.get('rps'), 1)} req/s, {_number(report.get('errors'), 0)} errors"
     )
-    return (*row, measured, _verdict(report.get("passed")))
+    return (*row, measured + _over_raw_floor(report), _verdict(report.get("passed")))
+
+
+def _over_raw_floor(report: Mapping[str, Any]) -> str:
+    """The service against the raw floor at concurrency 8 (else the highest measured)."""
+    shares = report.get("throughput_vs_raw")
+    slower = report.get("p50_over_raw_ms")
+    if not isinstance(shares, Mapping) or not shares:
+        return ""  # a report from before the raw floor was measured
+    levels = [key for key in shares if str(key).isdigit()]
+    if not levels:
+        return ""
+    level = "8" if "8" in levels else max(levels, key=int)
+    share, extra = shares[level], slower.get(level) if isinstance(slower, Mapping) else None
+    percent = 100 * share if _is_number(share) else None
+    extra_text = f"{extra:+.2f}" if _is_number(extra) and math.isfinite(extra) else "n/a"
+    return (
+        f"; at concurrency {level}: {_number(percent, 0)}% of the raw floor's throughput, "
+        f"p50 {extra_text} ms over it"
+    )
 
 
 def _batch_row(config: ProjectConfig, report: Report) -> Row:

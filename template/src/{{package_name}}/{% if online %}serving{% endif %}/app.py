@@ -6,12 +6,18 @@ starts the micro-batcher and opens the prediction log; on shutdown, after the
 server has finished in-flight requests, it scores anything still queued and
 flushes the log, so a clean stop loses no logged rows. A model that fails to
 load leaves the service up but not ready: /health answers, /ready says why.
+A server (`freeze_heap=True`) then moves everything start-up made into the
+garbage collector's permanent generation: a full collection of the ~170,000
+objects pandas, LightGBM and FastAPI leave behind took 40-140 ms on one core,
+and queued requests waited that long; afterwards it only scans what requests
+made.
 The OpenAPI document is completed by `openapi.document_service`; its example
 responses are the loaded model's answers to the example requests.
 """
 
 from __future__ import annotations
 
+import gc
 import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
@@ -74,13 +80,30 @@ async def _start(state: ServingState) -> None:
             predict,
             max_batch_rows=config.serving.max_batch_rows,
             timeout_s=config.serving.request_timeout_s,
+            max_wait_s=config.serving.max_batch_wait_ms / 1000,
+            in_flight=lambda: state.metrics.scoring_in_flight,
             on_batch=state.metrics.observe_batch,
         )
         state.batcher.start()
     if config.serving.log_predictions:
         state.predlog = open_prediction_log(config)
+    if state.predlog is not None:
+        state.metrics.watch_log(state.predlog)
     state.model, state.load_error = model, None
+    if state.freeze_heap:
+        freeze_startup_heap()
     logger.info("serving model %s", model.version)
+
+
+def freeze_startup_heap() -> None:
+    """Collect once, then keep everything alive so far out of later collections.
+
+    What start-up made (modules, the model, the OpenAPI document) lives as long
+    as the process, so scanning it again in every full collection is pure
+    pause time on the request path.
+    """
+    gc.collect()
+    gc.freeze()
 
 
 async def _stop(state: ServingState) -> None:
@@ -136,8 +159,13 @@ def _http_error(request: Request, error: Exception) -> JSONResponse:
     return JSONResponse(content, status_code=error.status_code, headers=error.headers)
 
 
-def create_app(config: ProjectConfig) -> FastAPI:
-    """The service for `config`; the model is loaded when the app starts."""
+def create_app(config: ProjectConfig, *, freeze_heap: bool = False) -> FastAPI:
+    """The service for `config`; the model is loaded when the app starts.
+
+    `freeze_heap` is for a server process (see the module docstring); tests
+    that build many apps in one process leave it off, or nothing they made
+    would ever be freed.
+    """
     serving = config.serving
     problem = config.problem_type
     payloads = build_payload_models(
@@ -155,7 +183,13 @@ def create_app(config: ProjectConfig) -> FastAPI:
         lifespan=_lifespan,
     )
     examples = build_examples(config.feature_schema, payloads)
-    state = ServingState(config=config, payloads=payloads, metrics=metrics, examples=examples)
+    state = ServingState(
+        config=config,
+        payloads=payloads,
+        metrics=metrics,
+        examples=examples,
+        freeze_heap=freeze_heap,
+    )
     app.state.serving = state
     app.include_router(build_router(payloads, problem))
     document_service(app, state)
@@ -175,4 +209,4 @@ def create_app(config: ProjectConfig) -> FastAPI:
 
 def create_app_from_env() -> FastAPI:
     """Factory for uvicorn worker processes: the config comes from $ML_PROJECT_CONFIG."""
-    return create_app(load_config())
+    return create_app(load_config(), freeze_heap=True)

@@ -14,9 +14,15 @@ from collections.abc import Callable, Iterator, Sequence
 
 import numpy as np
 from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram
-from prometheus_client.core import HistogramMetricFamily, Metric
+from prometheus_client.core import (
+    CounterMetricFamily,
+    GaugeMetricFamily,
+    HistogramMetricFamily,
+    Metric,
+)
 from prometheus_client.registry import Collector
 
+from ..predlog import PredictionLogger
 from ..problems import ProblemType
 
 LATENCY_BUCKETS = (0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0)
@@ -100,9 +106,14 @@ class ServingMetrics:
             "Scored rows the prediction log could not keep up with",
             registry=self.registry,
         )
+        self.scoring_in_flight = 0  # scoring requests inside the app now (the guard counts)
         self.predictions = PredictionHistogram(prediction_bounds)
         self.registry.register(self.predictions)
         self._latency_children = {path: self.latency.labels(path) for path in SCORED_PATHS}
+
+    def watch_log(self, log: PredictionLogger) -> None:
+        """Expose the prediction log's written and queued rows (read when scraped)."""
+        self.registry.register(_LogCollector(log))
 
     def observe_request(self, path: str, status: int, seconds: float) -> None:
         label = path if path in self._latency_children else "other"
@@ -118,6 +129,29 @@ class ServingMetrics:
     def observe_batch(self, outputs: np.ndarray) -> None:
         self.batch_rows.observe(len(outputs))
         self.predictions.observe(self._point_predictions(outputs))
+
+
+class _LogCollector(Collector):
+    """Rows the prediction log has written and still has queued.
+
+    With `prediction_log_dropped_rows_total` this accounts for every scored
+    row: written, waiting, or dropped because the queue was full.
+    """
+
+    def __init__(self, log: PredictionLogger) -> None:
+        self.log = log
+
+    def collect(self) -> Iterator[Metric]:
+        yield CounterMetricFamily(
+            "prediction_log_rows_written",
+            "Scored rows the prediction log has written to disk",
+            value=self.log.rows_written,
+        )
+        yield GaugeMetricFamily(
+            "prediction_log_pending_requests",
+            "Requests whose rows wait in the prediction log's queue",
+            value=self.log.pending,
+        )
 
 
 def prediction_bounds(reference: np.ndarray | None, *, problem: ProblemType) -> list[float]:

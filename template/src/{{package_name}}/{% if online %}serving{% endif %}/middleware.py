@@ -50,7 +50,6 @@ class ServingGuard:
         self.metrics = metrics
         self.max_body_bytes = max_body_bytes
         self.concurrency_limit = concurrency_limit
-        self.in_flight = 0
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
@@ -68,7 +67,7 @@ class ServingGuard:
             await send(message)
 
         try:
-            if scored and self.in_flight >= self.concurrency_limit:
+            if scored and self.metrics.scoring_in_flight >= self.concurrency_limit:
                 self.metrics.observe_error(path, "overloaded")
                 await _reply(send_and_record, 503, "server is at its concurrency limit; retry")
                 return
@@ -77,11 +76,11 @@ class ServingGuard:
                 self.metrics.observe_error(path, "body_too_large")
                 await _reply(send_and_record, 413, self._too_large(length))
                 return
-            self.in_flight += scored
+            self.metrics.scoring_in_flight += scored
             try:
                 await self.app(scope, self._limited(receive), send_and_record)
             finally:
-                self.in_flight -= scored
+                self.metrics.scoring_in_flight -= scored
         finally:
             self.metrics.observe_request(path, status, time.perf_counter() - started)
 

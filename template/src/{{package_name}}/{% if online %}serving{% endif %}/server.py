@@ -64,7 +64,7 @@ def run_server(
     if count == 1:
         from .app import create_app
 
-        uvicorn.run(create_app(config), **options)
+        uvicorn.run(create_app(config, freeze_heap=True), **options)
         return
     # Worker processes re-read the config named by the environment variable.
     os.environ[CONFIG_ENV_VAR] = str(config_file or config.root / DEFAULT_CONFIG)

@@ -33,6 +33,7 @@ class ServingState:
     load_error: str | None = "the model is still loading"
     batcher: MicroBatcher | None = None
     predlog: PredictionLogger | None = None
+    freeze_heap: bool = False  # a server process: see `app.freeze_startup_heap`
 
     def require_model(self) -> LoadedModel:
         if self.model is None:
