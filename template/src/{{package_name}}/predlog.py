@@ -349,17 +349,19 @@ def open_prediction_log(config: ProjectConfig, *, source: str | None = None) -> 
     return PredictionLogger(config.prediction_log_path, source=source or config.serving.log_source)
 
 
+def _source_of_rows(present: set[str]) -> str:
+    """The SQL for a row's source: its column, or `unknown` in a log from before it."""
+    return "source" if "source" in present else f"'{UNKNOWN_SOURCE}'"
+
+
 def count_rows(path: Path, *, source: str) -> int:
     """How many rows of `source` the log at `path` holds (0 when there is no log yet)."""
     _check_source(source, SOURCES)
     if not path.is_file():
         return 0
     with sqlite3.connect(f"file:{path}?mode=ro", uri=True) as connection:
-        present = _columns(connection)
-        if "source" not in present:
-            count = connection.execute("SELECT COUNT(*) FROM predictions").fetchone()[0]
-            return int(count) if source == UNKNOWN_SOURCE else 0
-        query = "SELECT COUNT(*) FROM predictions WHERE source = ?"
+        where = _source_of_rows(_columns(connection))
+        query = f"SELECT COUNT(*) FROM predictions WHERE {where} = ?"
         count = connection.execute(query, (source,)).fetchone()[0]
     connection.close()
     return int(count)
@@ -390,7 +392,7 @@ def read_prediction_log(
         with sqlite3.connect(f"file:{path}?mode=ro", uri=True) as connection:
             present = _columns(connection)
             # A log from before a column: every row of unknown source, no prediction ids.
-            source = "source" if "source" in present else f"'{UNKNOWN_SOURCE}'"
+            source = _source_of_rows(present)
             ids = "prediction_id" if "prediction_id" in present else "NULL"
             marks = ", ".join("?" for _ in chosen)
             query = (
