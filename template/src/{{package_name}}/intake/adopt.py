@@ -10,6 +10,7 @@ new ones written. project.yaml is edited line by line, so its comments stay.
 
 from __future__ import annotations
 
+import json
 import os
 import re
 import shutil
@@ -33,6 +34,13 @@ from .infer import Inference
 
 SCHEMA_SCRATCH = Path("configs") / "schema.yaml"
 COMMENT_WIDTH = 96
+# Sizing serving.max_body_bytes: the longest number as JSON text
+# (-2.2250738585072014e-308), an id or time value, a row's own braces and a
+# candidate's id, and the step the limit rounds up to.
+NUMBER_BYTES = 24
+KEY_BYTES = 64
+ROW_OVERHEAD_BYTES = 64
+BODY_LIMIT_STEP = 65_536
 
 
 class AdoptError(ValueError):
@@ -73,6 +81,10 @@ def adopt_inference(
         settings.append(("metric", "threshold", inference.threshold.value))
     if inference.n_classes is not None:
         settings.append(("problem", "n_classes", inference.n_classes))
+    if config.serving.mode == "online":
+        needed = request_body_limit(config, inference.schema)
+        if needed > config.serving.max_body_bytes:
+            settings.append(("serving", "max_body_bytes", needed))
     project_text = config_file.read_text(encoding="utf-8")
     for section, key, value in settings:
         project_text = set_yaml_value(project_text, section, key, value)
@@ -90,6 +102,34 @@ def adopt_inference(
     _write(schema_file, schema_text)
     _write(config_file, project_text)
     return replace(adoption, backups=backups, written=True)
+
+
+def request_body_limit(config: ProjectConfig, schema: dict[str, Any]) -> int:
+    """Bytes for the largest request the service accepts under `schema`, in 64 KiB steps.
+
+    A request may hold `max_rows_per_request` rows (ranking: `max_candidates`
+    candidates), each a JSON object of every feature plus the id and time
+    columns. A wide schema's legal request can outgrow the default body limit,
+    and the service would answer 413 to a request its row limit allows. The
+    bound is the schema's, not the table's: a number at its longest as JSON
+    (`NUMBER_BYTES`), a category at its longest, an id or a time as a
+    `KEY_BYTES` string, separators with a space as most JSON libraries write
+    them, and a quarter of headroom.
+    """
+    serving = config.serving
+    rows = serving.max_candidates if config.problem_type.grouped else serving.max_rows_per_request
+    fields: list[tuple[str, int]] = []
+    for feature in schema["features"]:
+        if feature["kind"] == "numeric":
+            width = NUMBER_BYTES
+        else:
+            width = max((len(json.dumps(str(c))) for c in feature.get("categories", [])), default=4)
+        fields.append((feature["name"], width))
+    keys = [*schema.get("id_columns", []), schema.get("time_column")]
+    fields += [(name, KEY_BYTES) for name in keys if name]
+    row = sum(len(json.dumps(name)) + len(": ") + width + len(", ") for name, width in fields)
+    needed = rows * (row + ROW_OVERHEAD_BYTES) * 5 // 4
+    return -(-needed // BODY_LIMIT_STEP) * BODY_LIMIT_STEP
 
 
 def render_schema(
