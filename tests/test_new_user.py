@@ -103,7 +103,14 @@ def test_fresh_clone_locks_builds_and_serves_a_mounted_model(
     registry = _snapshot(clone / "models")  # mounted read-only: `-v ./models:/app/models:ro`
     if serving_mode == "online":
         command = json.loads(re.search(r"^CMD (\[.*\])$", dockerfile, re.MULTILINE)[1])
-        _serves_ready(clone, command)
+        image_env = dict(re.findall(r"^ENV (ML_\w+)=(\S+)$", dockerfile, re.MULTILINE))
+        assert image_env.get("ML_SERVING_AUTH") == "token"  # the image is safe by default
+        refused = subprocess.run(
+            [str(clone / ".venv/bin" / command[0]), *command[1:]], cwd=clone,
+            env={**os.environ, **image_env}, capture_output=True, text=True, timeout=120,
+        )  # fmt: skip
+        assert refused.returncode != 0 and "ML_SERVING_TOKENS" in refused.stdout + refused.stderr
+        _serves_ready(clone, command, {**image_env, "ML_SERVING_TOKENS": TOKEN})
     else:
         entry = json.loads(re.search(r"^ENTRYPOINT (\[.*\])$", dockerfile, re.MULTILINE)[1])
         _run(clone, str(clone / ".venv/bin" / entry[0]), *entry[1:], "--input",
@@ -121,13 +128,17 @@ def _snapshot(folder: Path) -> list[tuple[str, int, int]]:
     )
 
 
-def _serves_ready(clone: Path, command: list[str]) -> None:
+TOKEN = "a-token-for-the-fresh-clone-test"
+
+
+def _serves_ready(clone: Path, command: list[str], image_env: dict[str, str]) -> None:
+    """The container's command answers /ready openly and /metrics only with the token."""
     with socket.socket() as probe:
         probe.bind(("127.0.0.1", 0))
         port = probe.getsockname()[1]
     command = [str(clone / ".venv/bin" / command[0]), *command[1:]]
     command[command.index("--port") + 1] = str(port)
-    env = {**os.environ, "OMP_NUM_THREADS": "1"}
+    env = {**os.environ, **image_env, "OMP_NUM_THREADS": "1"}
     process = subprocess.Popen(
         command, cwd=clone, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT
     )
@@ -139,10 +150,18 @@ def _serves_ready(clone: Path, command: list[str]) -> None:
                 with urllib.request.urlopen(f"http://127.0.0.1:{port}/ready", timeout=1) as reply:
                     body = json.loads(reply.read())
                     assert reply.status == 200 and body["model_version"] == "v0001"
-                    return
+                break
             except (urllib.error.URLError, OSError):
                 time.sleep(0.3)
-        raise AssertionError("the container command did not become ready in 120 s")
+        else:
+            raise AssertionError("the container command did not become ready in 120 s")
+        metrics = f"http://127.0.0.1:{port}/metrics"
+        with pytest.raises(urllib.error.HTTPError) as refused:
+            urllib.request.urlopen(metrics, timeout=5)
+        assert refused.value.code == 401
+        authorized = urllib.request.Request(metrics, headers={"Authorization": f"Bearer {TOKEN}"})
+        with urllib.request.urlopen(authorized, timeout=5) as reply:
+            assert reply.status == 200
     finally:
         process.terminate()
         process.wait(timeout=30)

@@ -38,6 +38,9 @@ PREDICTION_LOG_ENV_VAR = "ML_PREDICTION_LOG"
 # the latency bench starts its server with "bench", so the load is marked as
 # such even when it reaches a real log.
 PREDICTION_SOURCE_ENV_VAR = "ML_PREDICTION_SOURCE"
+# The container image sets this to "token", so a deployed service never runs
+# open by accident; a config file's value is the default for local runs.
+SERVING_AUTH_ENV_VAR = "ML_SERVING_AUTH"
 # Who wrote a prediction log row: the HTTP service, `batch score`, the
 # pipeline's replay of the test split, the latency bench's load.
 LogSource = Literal["served", "batch", "replay", "bench"]
@@ -132,6 +135,10 @@ class ServingSection(_Section):
     mode: Literal["online", "batch"]
     host: str = "127.0.0.1"
     port: int = Field(default=8000, ge=1, le=65535)
+    # "token": scoring and /metrics need `Authorization: Bearer <token>`, the
+    # tokens taken from $ML_SERVING_TOKENS; $ML_SERVING_AUTH overrides this.
+    auth: Literal["none", "token"] = Field(default="none", validate_default=True)
+    metrics_public: bool = False
     latency_p99_ms: float | None = Field(default=None, gt=0)
     peak_rps: float | None = Field(default=None, gt=0)
     # Worker processes; null means one per CPU core.
@@ -161,6 +168,11 @@ class ServingSection(_Section):
         if any(multiple <= 0 for multiple in value):
             raise ValueError("every multiple of peak_rps must be above 0")
         return value
+
+    @field_validator("auth", mode="before")
+    @classmethod
+    def _auth_from_env(cls, value: object) -> object:
+        return os.environ.get(SERVING_AUTH_ENV_VAR) or value
 
     @field_validator("log_source", mode="before")
     @classmethod

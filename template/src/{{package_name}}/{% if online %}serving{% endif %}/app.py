@@ -33,6 +33,7 @@ from starlette.exceptions import HTTPException
 from ..config import ProjectConfig, load_config
 from ..predlog import open_prediction_log
 from ..registry import LoadedModel, ModelRegistry
+from .auth import BearerAuth, TokenCheck, read_tokens
 from .batcher import MicroBatcher, ScoringTimeout
 from .examples import answer_examples, build_examples
 from .metrics import ServingMetrics, prediction_bounds
@@ -198,6 +199,16 @@ def create_app(config: ProjectConfig, *, freeze_heap: bool = False) -> FastAPI:
     app.add_exception_handler(BodyTooLarge, _too_large)
     app.add_exception_handler(RequestValidationError, _invalid)
     app.add_exception_handler(HTTPException, _http_error)
+    if serving.auth == "token":
+        # Added before the guard, so it runs inside it: refusals are counted
+        # and timed like every other answer.
+        app.add_middleware(
+            BearerAuth,
+            check=TokenCheck(read_tokens()),
+            realm=config.project.slug,
+            metrics_public=serving.metrics_public,
+            on_failure=metrics.observe_auth_failure,
+        )
     app.add_middleware(
         ServingGuard,
         metrics=metrics,

@@ -106,6 +106,12 @@ class ServingMetrics:
             "Scored rows the prediction log could not keep up with",
             registry=self.registry,
         )
+        self.auth_failures = Counter(
+            "http_auth_failures",
+            "Requests refused by the bearer-token check, by reason",
+            ["reason"],
+            registry=self.registry,
+        )
         self.scoring_in_flight = 0  # scoring requests inside the app now (the guard counts)
         self.predictions = PredictionHistogram(prediction_bounds)
         self.registry.register(self.predictions)
@@ -125,6 +131,9 @@ class ServingMetrics:
     def observe_error(self, path: str, reason: str) -> None:
         label = path if path in self._latency_children else "other"
         self.errors.labels(label, reason).inc()
+
+    def observe_auth_failure(self, reason: str) -> None:
+        self.auth_failures.labels(reason).inc()
 
     def observe_batch(self, outputs: np.ndarray) -> None:
         self.batch_rows.observe(len(outputs))

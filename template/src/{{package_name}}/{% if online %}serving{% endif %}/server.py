@@ -11,7 +11,9 @@ from __future__ import annotations
 
 import argparse
 import inspect
+import ipaddress
 import os
+import sys
 from pathlib import Path
 from typing import Any
 
@@ -45,6 +47,7 @@ def run_server(
 
     if ModelRegistry(config).promoted_version() is None:
         raise ServerError(f"no model is promoted in {config.models_dir}; run `train` first")
+    _check_auth(config, host)
     count = workers or worker_count(config)
     options: dict[str, Any] = {
         "host": host,
@@ -70,6 +73,33 @@ def run_server(
     os.environ[CONFIG_ENV_VAR] = str(config_file or config.root / DEFAULT_CONFIG)
     target = f"{__package__}.app:create_app_from_env"
     uvicorn.run(target, factory=True, workers=count, **options)
+
+
+def _check_auth(config: ProjectConfig, host: str) -> None:
+    """Refuse to start without tokens when auth is on; warn when an open service is reachable."""
+    from .auth import TOKENS_ENV_VAR, TokenConfigError, read_tokens
+
+    if config.serving.auth == "token":
+        try:
+            read_tokens()
+        except TokenConfigError as error:
+            raise ServerError(str(error)) from None
+    elif not is_loopback(host):
+        print(
+            f"warning: serving on {host} with serving.auth: none: anyone who can reach the "
+            "port can score, read /metrics and fill the prediction log; set serving.auth: "
+            f"token and the tokens in ${TOKENS_ENV_VAR}",
+            file=sys.stderr,
+        )
+
+
+def is_loopback(host: str) -> bool:
+    if host == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False  # a host name: it may resolve anywhere
 
 
 def main(argv: list[str] | None = None) -> None:
