@@ -11,10 +11,13 @@ from __future__ import annotations
 import json
 import os
 import re
+import shlex
 import shutil
 import socket
+import sqlite3
 import subprocess
 import time
+import tomllib
 import urllib.error
 import urllib.request
 from pathlib import Path
@@ -96,6 +99,8 @@ def test_fresh_clone_locks_builds_and_serves_a_mounted_model(
     assert lint.returncode == 0, lint.stdout + lint.stderr
 
     _run(clone, "make", "setup", env={"UV_LOCKED": "1"})  # CI: exactly the committed lock
+    if serving_mode == "batch":
+        _audits_every_locked_package(clone)
     slug = f"fresh-{serving_mode}"
     cli = clone / ".venv" / "bin" / slug
     _run(clone, str(cli), "data", "sample", "--rows", "2000")
@@ -110,13 +115,32 @@ def test_fresh_clone_locks_builds_and_serves_a_mounted_model(
             env={**os.environ, **image_env}, capture_output=True, text=True, timeout=120,
         )  # fmt: skip
         assert refused.returncode != 0 and "ML_SERVING_TOKENS" in refused.stdout + refused.stderr
-        _serves_ready(clone, command, {**image_env, "ML_SERVING_TOKENS": TOKEN})
+        _serves_read_only(clone, command, {**image_env, "ML_SERVING_TOKENS": TOKEN}, tmp_path)
     else:
         entry = json.loads(re.search(r"^ENTRYPOINT (\[.*\])$", dockerfile, re.MULTILINE)[1])
-        _run(clone, str(clone / ".venv/bin" / entry[0]), *entry[1:], "--input",
-             "data/sample.parquet", "--output", "data/scored.parquet")  # fmt: skip
+        command = [str(clone / ".venv/bin" / entry[0]), *entry[1:], "--input",
+                   "data/sample.parquet", "--output", "data/scored.parquet"]  # fmt: skip
+        _run(clone, *read_only_except(clone, command, tmp_path / "scratch"))
         assert (clone / "data/scored.parquet").is_file()
     assert _snapshot(clone / "models") == registry, "the container wrote into models/"
+
+
+def _audits_every_locked_package(clone: Path) -> None:
+    """`make audit` asks about every registry package of uv.lock and never passes
+    what it could not check (here the vulnerability services are unreachable)."""
+    result = _run(clone, "make", "audit", check=False, timeout=900)
+    output = " ".join((result.stdout + result.stderr).split())
+    report = json.loads((clone / "reports/audit.json").read_text())
+    lock = tomllib.loads((clone / "uv.lock").read_text())
+    registry = [p for p in lock["package"] if "registry" in p.get("source", {})]
+    assert report["dependencies"] == len(registry) > 50
+    assert report["audited"] + len(report["not_audited"]) == report["dependencies"]
+    if report["not_audited"]:
+        assert result.returncode != 0 and report["passed"] is False
+        assert f"{len(report['not_audited'])} dependencies could not be checked" in output
+    else:  # a machine that reaches PyPI's JSON API: the verdict follows the findings
+        unaccepted = [f for f in report["findings"] if f["verdict"] != "accepted"]
+        assert (result.returncode == 0) == (not unaccepted) == report["passed"], output
 
 
 def _snapshot(folder: Path) -> list[tuple[str, int, int]]:
@@ -131,17 +155,47 @@ def _snapshot(folder: Path) -> list[tuple[str, int, int]]:
 TOKEN = "a-token-for-the-fresh-clone-test"
 
 
-def _serves_ready(clone: Path, command: list[str], image_env: dict[str, str]) -> None:
-    """The container's command answers /ready openly and /metrics only with the token."""
+# The folders the container may write (README "Docker"): `docker run --read-only`
+# with volumes for data/ and reports/ and a tmpfs at /tmp; models/ is mounted
+# read-only.
+WRITABLE = ("data", "reports")
+
+
+def read_only_except(clone: Path, command: list[str], scratch: Path) -> list[str]:
+    """`command` in a private mount namespace where the whole filesystem is read-only
+    except `WRITABLE` folders of `clone` and `scratch` (its TMPDIR, the tmpfs).
+
+    What `docker run --read-only --tmpfs /tmp -v data -v reports` gives the
+    image, without a Docker engine (needs root, as CI has: `unshare -m`).
+    """
+    scratch.mkdir(parents=True, exist_ok=True)
+    writable = [clone / name for name in WRITABLE] + [scratch]
+    for folder in writable:
+        folder.mkdir(parents=True, exist_ok=True)
+    lines = ["set -e", "mount --make-rprivate /", "mount --bind / /", "mount -o remount,bind,ro /"]
+    for folder in writable:
+        quoted = shlex.quote(str(folder))
+        lines += [f"mount --bind {quoted} {quoted}", f"mount -o remount,bind,rw {quoted}"]
+    lines += [f"export TMPDIR={shlex.quote(str(scratch))}", f"exec {shlex.join(command)}"]
+    return ["unshare", "--mount", "bash", "-c", "\n".join(lines)]
+
+
+def _serves_read_only(
+    clone: Path, command: list[str], image_env: dict[str, str], tmp_path: Path
+) -> None:
+    """The container's command, run read-only but for data/ and reports/, answers /ready
+    openly and /metrics only with the token, scores a request and logs its rows."""
     with socket.socket() as probe:
         probe.bind(("127.0.0.1", 0))
         port = probe.getsockname()[1]
     command = [str(clone / ".venv/bin" / command[0]), *command[1:]]
     command[command.index("--port") + 1] = str(port)
     env = {**os.environ, **image_env, "OMP_NUM_THREADS": "1"}
+    assert not (clone / "data/predictions.sqlite").exists()
     process = subprocess.Popen(
-        command, cwd=clone, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT
-    )
+        read_only_except(clone, command, tmp_path / "scratch"), cwd=clone, env=env,
+        stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
+    )  # fmt: skip
     try:
         deadline = time.monotonic() + 120
         while time.monotonic() < deadline:
@@ -162,9 +216,33 @@ def _serves_ready(clone: Path, command: list[str], image_env: dict[str, str]) ->
         authorized = urllib.request.Request(metrics, headers={"Authorization": f"Bearer {TOKEN}"})
         with urllib.request.urlopen(authorized, timeout=5) as reply:
             assert reply.status == 200
+        rows = _score_the_openapi_example(f"http://127.0.0.1:{port}")
     finally:
         process.terminate()
-        process.wait(timeout=30)
+        output = process.communicate(timeout=30)[0].decode()
+    assert "Read-only file system" not in output, output[-3000:]
+    with sqlite3.connect(clone / "data/predictions.sqlite") as log:  # flushed on shutdown
+        assert log.execute("SELECT COUNT(*) FROM predictions").fetchone()[0] == rows
+
+
+def _score_the_openapi_example(base: str) -> int:
+    """POST the first example request of the service's OpenAPI document; rows scored."""
+    with urllib.request.urlopen(f"{base}/openapi.json", timeout=5) as reply:
+        document = json.loads(reply.read())
+    route, body = next(
+        (path, operation["requestBody"]["content"]["application/json"]["examples"])
+        for path, item in document["paths"].items()
+        for operation in item.values()
+        if "requestBody" in operation
+    )
+    example = next(iter(body.values()))["value"]
+    request = urllib.request.Request(
+        f"{base}{route}", data=json.dumps(example).encode(), method="POST",
+        headers={"Authorization": f"Bearer {TOKEN}", "Content-Type": "application/json"},
+    )  # fmt: skip
+    with urllib.request.urlopen(request, timeout=10) as reply:
+        assert reply.status == 200
+    return len(example.get("rows") or example.get("candidates") or [])
 
 
 def test_setup_in_ci_without_a_lock_file_says_what_to_do(

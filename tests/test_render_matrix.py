@@ -231,7 +231,7 @@ def _steps_before_the_venv(steps: list[dict[str, Any]]) -> list[dict[str, Any]]:
     """The steps of a job up to the first one that runs something from .venv/."""
     for index, step in enumerate(steps):
         if ".venv/" in str(step.get("run", "")) or re.search(
-            r"\bmake (lint|test|run|drift|bench)\b", str(step.get("run", ""))
+            r"\bmake (lint|test|run|drift|bench|audit)\b", str(step.get("run", ""))
         ):
             return steps[:index]
     return steps

@@ -10,6 +10,7 @@ from __future__ import annotations
 import hashlib
 import json
 import os
+import re
 from functools import cached_property
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal
@@ -101,6 +102,19 @@ class PromotionSection(_Section):
     resamples: int = Field(default=500, ge=50)
 
 
+# A password in a URI's user part, or a secret-looking query parameter.
+_URI_SECRET = re.compile(
+    r"^[a-z][a-z0-9+.-]*://[^/@\s]*:[^/@\s]*@|[?&](password|passwd|token|secret|"
+    r"api_?key|access_?key|sig|signature|x-amz-signature)=",
+    re.IGNORECASE,
+)
+
+
+def holds_credentials(uri: str) -> bool:
+    """Whether `uri` carries a secret (`https://user:pw@host`, `...?token=...`)."""
+    return bool(_URI_SECRET.search(uri))
+
+
 class DataSection(_Section):
     scale: Literal["memory", "out_of_core", "cluster"]
     engine: Literal["pandas", "polars", "ray"]
@@ -120,6 +134,16 @@ class DataSection(_Section):
     ray_workers: int | None = Field(default=None, ge=1)  # null: sized to the machine
     ray_num_cpus: int | None = Field(default=None, ge=1)  # local instance; null: cores
     ray_storage: str | None = None  # Ray Train results; a cluster needs shared storage (s3://...)
+
+    @field_validator("ray_address", "ray_storage")
+    @classmethod
+    def _no_credentials(cls, value: str | None) -> str | None:
+        if value is not None and holds_credentials(value):
+            raise ValueError(
+                "holds credentials; configs/ is committed, so give them to Ray and the "
+                "object store through the environment (e.g. AWS_ACCESS_KEY_ID)"
+            )
+        return value
 
 
 class ModelSection(_Section):
@@ -190,6 +214,17 @@ class BatchSection(_Section):
 class TrackingSection(_Section):
     backend: Literal["none", "mlflow"] = "none"
     uri: str | None = None
+
+    @field_validator("uri")
+    @classmethod
+    def _no_credentials(cls, value: str | None) -> str | None:
+        if value is not None and holds_credentials(value):
+            raise ValueError(
+                "tracking.uri holds credentials; configs/ is committed, so keep them in the "
+                "environment instead: MLflow reads MLFLOW_TRACKING_USERNAME and "
+                "MLFLOW_TRACKING_PASSWORD (or MLFLOW_TRACKING_TOKEN)"
+            )
+        return value
 
 
 class MonitoringSection(_Section):
