@@ -89,8 +89,12 @@ def normalize(name: str) -> str:
     return re.sub(r"[-_.]+", "-", name).lower()
 
 
-def locked_packages(lock_file: Path) -> dict[str, str]:
-    """Every registry package pinned in uv.lock (all platforms and extras), name -> version."""
+def locked_packages(lock_file: Path) -> list[tuple[str, str]]:
+    """Every registry package pinned in uv.lock (all platforms and extras), as (name, version).
+
+    A package can be pinned twice (one version per Python or platform range):
+    each version is audited.
+    """
     if not lock_file.is_file():
         raise AuditError(
             f"{lock_file} is missing: run `make setup` once to write it, then commit it"
@@ -99,13 +103,14 @@ def locked_packages(lock_file: Path) -> dict[str, str]:
         lock = tomllib.loads(lock_file.read_text(encoding="utf-8"))
     except tomllib.TOMLDecodeError as error:
         raise AuditError(f"{lock_file} is not a valid lock file: {error}") from None
-    packages = {}
-    for entry in lock.get("package", []):
-        if "registry" in entry.get("source", {}) and "version" in entry:
-            packages[normalize(entry["name"])] = str(entry["version"])
+    packages = {
+        (normalize(entry["name"]), str(entry["version"]))
+        for entry in lock.get("package", [])
+        if "registry" in entry.get("source", {}) and "version" in entry
+    }
     if not packages:
         raise AuditError(f"{lock_file} pins no package from a registry: nothing to audit")
-    return packages
+    return sorted(packages)
 
 
 def read_allowlist(path: Path) -> list[Allowance]:
@@ -150,14 +155,37 @@ def _allowance(entry: object, where: str) -> Allowance:
 
 
 def run_pip_audit(
-    packages: dict[str, str], *, service: Service = "pypi", timeout_s: float = 600
+    packages: list[tuple[str, str]], *, service: Service = "pypi", timeout_s: float = 600
 ) -> dict[str, Any]:
-    """pip-audit's JSON report for exactly these pins (no resolution, no pip)."""
+    """pip-audit's JSON report for exactly these pins (no resolution, no pip).
+
+    pip-audit refuses a requirements file that names a package twice, so a
+    package pinned at two versions is audited in a second run; the reports
+    are merged.
+    """
     if importlib.util.find_spec("pip_audit") is None:
         raise AuditError("pip-audit is not installed: `make setup` installs it (dev extra)")
+    runs: list[list[tuple[str, str]]] = []
+    for name, version in packages:
+        free = next((run for run in runs if all(name != n for n, _ in run)), None)
+        if free is None:
+            free = []
+            runs.append(free)
+        free.append((name, version))
+    merged: dict[str, Any] = {"dependencies": [], "fixes": []}
+    for run in runs:
+        report = _pip_audit_once(run, service=service, timeout_s=timeout_s)
+        merged["dependencies"] += report.get("dependencies", [])
+        merged["fixes"] += report.get("fixes", [])
+    return merged
+
+
+def _pip_audit_once(
+    packages: list[tuple[str, str]], *, service: Service, timeout_s: float
+) -> dict[str, Any]:
     with tempfile.TemporaryDirectory() as folder:
         requirements = Path(folder) / "requirements.txt"
-        requirements.write_text("".join(f"{n}=={v}\n" for n, v in sorted(packages.items())))
+        requirements.write_text("".join(f"{name}=={version}\n" for name, version in packages))
         output = Path(folder) / "report.json"
         command = [
             sys.executable, "-m", "pip_audit", "--requirement", str(requirements),
@@ -179,7 +207,7 @@ def run_pip_audit(
 
 def judge(
     report: dict[str, Any],
-    locked: dict[str, str],
+    locked: list[tuple[str, str]],
     allowances: list[Allowance],
     *,
     service: str = "pypi",
@@ -187,19 +215,25 @@ def judge(
 ) -> AuditResult:
     """Sort pip-audit's report into accepted, expired and unlisted findings.
 
-    A locked package the report does not mention, or mentions with a
-    `skip_reason`, counts as not audited, so the audit fails.
+    A locked (package, version) the report does not mention, or mentions with
+    a `skip_reason`, counts as not audited, so the audit fails.
     """
     today = today or date.today()
-    reported = {normalize(d["name"]): d for d in report.get("dependencies", [])}
+    entries = report.get("dependencies", [])
+    audited = {
+        (normalize(d["name"]), str(d["version"])): d
+        for d in entries
+        if "version" in d and "skip_reason" not in d
+    }
+    skipped = {normalize(d["name"]): str(d["skip_reason"]) for d in entries if "skip_reason" in d}
     not_audited = []
     findings = []
     used: set[Allowance] = set()
-    for name, version in sorted(locked.items()):
-        entry = reported.get(name)
-        if entry is None or "skip_reason" in entry:
-            reason = entry["skip_reason"] if entry else "not in pip-audit's report"
-            not_audited.append((f"{name}=={version}", str(reason)))
+    for name, version in locked:
+        entry = audited.get((name, version))
+        if entry is None:
+            reason = skipped.get(name, "not in pip-audit's report")
+            not_audited.append((f"{name}=={version}", reason))
             continue
         for vuln in entry.get("vulns", []):
             finding = _finding(name, version, vuln, allowances, today)
