@@ -221,7 +221,7 @@ def reference_capacity(rendered: Rendered) -> dict[str, str]:
         rate = rows_per_day / (answers["batch_deadline_minutes"] * 60)
         expected["rows per second to meet the deadline"] = f"{rate:,.1f}"
         expected["rows scored per day"] = f"{log_rows:,}"
-    row_bytes = 120 + 32 * n_features
+    row_bytes = 28 + 4 * n_features
     expected["prediction-log rows per day"] = f"{log_rows:,}"
     expected["prediction-log bytes per row"] = f"{row_bytes:,}"
     for label, count in (

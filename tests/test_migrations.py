@@ -26,9 +26,11 @@ HOOKS = TEMPLATE_ROOT / "hooks"
 RUNNER = HOOKS / "migrate.py"
 RENAME = HOOKS / "migrations" / "v0.2.0-01-paths-schema-file.py"
 MOVED = HOOKS / "migrations" / "v0.3.0-01-moved-modules.py"
+LOG_FOLDER = HOOKS / "migrations" / "v0.3.0-02-prediction-log-folder.py"
 runner: dict[str, Any] = runpy.run_path(str(RUNNER))
 rename: dict[str, Any] = runpy.run_path(str(RENAME))
 moved: dict[str, Any] = runpy.run_path(str(MOVED))
+log_folder: dict[str, Any] = runpy.run_path(str(LOG_FOLDER))
 RELEASE_0_2_0 = "ca5846904423d0f9f8e134cab1e62767f18f858b"
 
 PROJECT_YAML = """\
@@ -183,6 +185,57 @@ def test_migrate_covers_every_project_config_and_honours_dry_run(tmp_path: Path)
     assert staging == {"paths": {"schema_file": "configs/staging_schema.yaml"}}
     untouched = ("configs/schema.yaml", "notes/paths.yaml")
     assert all((project / n).read_bytes() == before[project / n] for n in untouched)
+
+
+# ------------------------------------------- the prediction log folder ---
+
+
+def test_the_log_path_loses_only_its_sqlite_ending() -> None:
+    text = (
+        "serving:\n  log_source: predictions.sqlite\n"
+        "paths:\n  data_dir: data\n"
+        '  prediction_log: "/var/ml/churn.sqlite"   # on the big disk\n'
+    )
+    fixed, values = log_folder["fix_text"](text)
+    assert values == ["/var/ml/churn.sqlite"]
+    assert fixed == text.replace('churn.sqlite"', 'churn"')  # quotes and comment kept
+    assert log_folder["fix_text"](fixed) == (fixed, [])  # idempotent
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "paths:\n  prediction_log: data/predictions\n",  # already a folder
+        "paths:\n  prediction_log: s3://bucket/log\n",
+        "other:\n  prediction_log: data/x.sqlite\n",  # not the paths section
+    ],
+)
+def test_the_log_migration_leaves_other_values_alone(text: str) -> None:
+    assert log_folder["fix_text"](text) == (text, [])
+
+
+def test_the_log_migration_covers_every_config_and_names_the_old_file(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    project = make_project(
+        tmp_path,
+        {
+            "configs/project.yaml": PROJECT_YAML,
+            "configs/local.yaml": "paths:\n  prediction_log: data/predictions.sqlite\n",
+            "data/predictions.sqlite": "not really SQLite",
+        },
+    )
+    assert log_folder["migrate"](project, dry_run=True) == [
+        "configs/local.yaml",
+        "configs/project.yaml",
+    ]
+    assert "prediction_log: data/predictions.sqlite" in (project / "configs/local.yaml").read_text()
+    assert len(log_folder["migrate"](project)) == 2
+    assert "log convert" in capsys.readouterr().err
+    local = yaml.safe_load((project / "configs/local.yaml").read_text())
+    assert local == {"paths": {"prediction_log": "data/predictions"}}
+    assert (project / "data/predictions.sqlite").read_text() == "not really SQLite"
+    assert log_folder["migrate"](project) == []
 
 
 # ------------------------------------------------------------ the runner ---

@@ -12,9 +12,11 @@ the generated parts as cleanly as a fresh copy with that answer.
 from __future__ import annotations
 
 import difflib
+import json
 import os
 import re
 import runpy
+import sqlite3
 import subprocess
 import sys
 import time
@@ -315,6 +317,39 @@ def apply_user_edits(project: Path, package: str) -> list[Edit]:
     return edits
 
 
+def write_old_prediction_log(project: Path, rows: int = 25) -> int:
+    """data/predictions.sqlite as releases before 0.3.0 wrote it, with two labels."""
+    schema = yaml.safe_load((project / "configs" / "schema.yaml").read_text())
+    features = {
+        spec["name"]: spec["categories"][0] if spec["kind"] == "categorical" else 1.5
+        for spec in schema["features"]
+    }
+    path = project / "data" / "predictions.sqlite"
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with sqlite3.connect(path) as connection:
+        connection.execute(
+            "CREATE TABLE predictions (id INTEGER PRIMARY KEY AUTOINCREMENT, request_id TEXT "
+            "NOT NULL, logged_at TEXT NOT NULL, model_version TEXT NOT NULL, features TEXT NOT "
+            "NULL, prediction REAL, source TEXT NOT NULL DEFAULT 'unknown', prediction_id TEXT)"
+        )
+        connection.executemany(
+            "INSERT INTO predictions (request_id, logged_at, model_version, features, "
+            "prediction, source, prediction_id) VALUES (?, ?, ?, ?, ?, ?, ?)",
+            [(f"r{i}", f"2026-11-{1 + i % 20:02d}T10:00:00.000+00:00", "v0001",
+              json.dumps(features), i / rows, "served", f"r{i}-0") for i in range(rows)],
+        )  # fmt: skip
+        connection.execute(
+            "CREATE TABLE labels (prediction_id TEXT PRIMARY KEY, label REAL NOT NULL, "
+            "label_time TEXT, ingested_at TEXT NOT NULL, source_file TEXT NOT NULL)"
+        )
+        connection.execute(
+            "INSERT INTO labels VALUES ('r0-0', 1, NULL, '2026-12-01T00:00:00+00:00', 'a.csv'), "
+            "('r1-0', 0, NULL, '2026-12-01T00:00:00+00:00', 'a.csv')"
+        )
+    connection.close()
+    return rows
+
+
 CHECK_CONFIGS = """
 import sys
 from {package}.config import load_config
@@ -365,6 +400,7 @@ def test_update_from_release_keeps_user_edits(
     commit_all(project, f"generated at {release}")
     edits = apply_user_edits(project, package)
     commit_all(project, "team edits")
+    old_rows = write_old_prediction_log(project)  # git-ignored: the update never sees it
 
     seconds, output = copier_update(project)
     assert answers_file(project)["_commit"] == release_repo.head_version
@@ -410,6 +446,15 @@ def test_update_from_release_keeps_user_edits(
     assert "PASSED tests/test_user_features.py::test_part_of_day_buckets_hours" in output
     checked = project_env.run(project, "python", "-c", CHECK_CONFIGS.format(package=package))
     assert "configs ok" in checked.stdout
+    # The old SQLite log is refused until converted, then read whole from the new log.
+    refused = project_env.run(project, "python", "-m", package, "log", "stats", check=False)
+    assert refused.returncode == 2, refused.stdout + refused.stderr
+    assert "log convert" in " ".join(refused.stdout.split()), refused.stdout
+    converted = project_env.run(project, "python", "-m", package, "log", "convert")
+    assert f"Converted {old_rows} rows and 2 labels" in " ".join(converted.stdout.split())
+    stats = project_env.run(project, "python", "-m", package, "log", "stats").stdout
+    assert re.search(rf"│ rows\s+│\s+{old_rows} │", stats), stats
+    assert (project / "data" / "predictions.sqlite").is_file()  # the old file stays
     STATS["update: tags updated from"] += 1
     STATS["update: user edits verified preserved"] += len(edits)
     print(

@@ -1,5 +1,5 @@
 """Allow `python -m <package>` as well as the console script."""
 
-from .cli import app
+from .cli import main
 
-app()
+main()

@@ -30,7 +30,7 @@ import pyarrow.parquet as pq
 from .config import LogSource, ProjectConfig
 from .data import parse_times
 from .features import encode_columns
-from .predlog import PredictionLogger, prediction_ids
+from .predlog import PredictionLogger, open_prediction_log, prediction_ids
 from .registry import LoadedModel, ModelRegistry
 from .schema import FeatureSchema, SchemaError
 from .tables import sniff_csv
@@ -165,7 +165,7 @@ class ScoreOptions(TypedDict, total=False):
 def open_batch_log(config: ProjectConfig, options: ScoreOptions) -> PredictionLogger:
     """The prediction log a scoring run writes to, its rows tagged `options["log_source"]`."""
     source = options.get("log_source") or "batch"
-    return PredictionLogger(config.prediction_log_path, source=source, max_pending=4)
+    return open_prediction_log(config, source=source, max_pending=4)
 
 
 def score_chunked(

@@ -250,6 +250,13 @@ class MonitoringSection(_Section):
     performance_tolerance: float = Field(default=0.1, ge=0)
     schedule: str = "0 5 * * 1"  # the scheduled CI job's cron (the CI files hold a copy)
     performance_window: Literal["day", "week"] = "week"
+    # The prediction log: `log prune` deletes whole days older than this.
+    log_retention_days: int = Field(default=180, ge=1)
+    # A log writer keeps rows in memory and writes a Parquet segment when it
+    # holds log_flush_rows rows or its oldest row is log_flush_seconds old, and
+    # on a clean shutdown; a crash loses at most what it held.
+    log_flush_rows: int = Field(default=100_000, ge=1)
+    log_flush_seconds: float = Field(default=60.0, gt=0)
 
 
 class PathsSection(_Section):
@@ -257,13 +264,22 @@ class PathsSection(_Section):
     models_dir: Path = Path("models")
     reports_dir: Path = Path("reports")
     schema_file: Path = Path("configs/schema.yaml")
-    prediction_log: Path = Field(default=Path("data/predictions.sqlite"), validate_default=True)
+    # A folder of Parquet files (logstore.py): a local path or a URI (s3://...).
+    prediction_log: str = Field(default="data/predictions", validate_default=True)
 
-    @field_validator("prediction_log")
+    @field_validator("prediction_log", mode="before")
     @classmethod
-    def _prediction_log_from_env(cls, value: Path) -> Path:
+    def _prediction_log_from_env(cls, value: object) -> object:
         override = os.environ.get(PREDICTION_LOG_ENV_VAR)
-        return Path(override) if override else value
+        value = override or value
+        if isinstance(value, Path):
+            value = str(value)
+        if isinstance(value, str) and holds_credentials(value):
+            raise ValueError(
+                "holds credentials; configs/ is committed, so give them to the object store "
+                "through the environment (e.g. AWS_ACCESS_KEY_ID)"
+            )
+        return value
 
 
 class ProjectConfig(_Section):
@@ -303,8 +319,15 @@ class ProjectConfig(_Section):
         return self.path(self.paths.reports_dir)
 
     @property
+    def prediction_log_location(self) -> str:
+        """The log folder: a URI as written, a local path resolved against the root."""
+        text = self.paths.prediction_log
+        return text if "://" in text else str(self.path(text))
+
+    @property
     def prediction_log_path(self) -> Path:
-        return self.path(self.paths.prediction_log)
+        """The log folder as a local path (for a URI, its text as a path)."""
+        return Path(self.prediction_log_location)
 
     @model_validator(mode="before")
     @classmethod
@@ -354,6 +377,12 @@ class ProjectConfig(_Section):
             raise ValueError(str(error)) from None
         if self.data.scale != "memory":
             self._check_partitioned_tier_limits()
+        if self.monitoring.log_retention_days <= self.problem.label_delay_days:
+            raise ValueError(
+                f"monitoring.log_retention_days ({self.monitoring.log_retention_days}) must be "
+                f"more than problem.label_delay_days ({self.problem.label_delay_days}): the log "
+                "would be deleted before its labels arrive"
+            )
         return self
 
     def _check_partitioned_tier_limits(self) -> None:

@@ -3,10 +3,10 @@
 A label names its prediction either by `prediction_id` (what the service and
 the batch scorer answered) or by the entity's id column(s) and an event time
 (the schema's time column); it then belongs to the latest prediction for that
-entity at most `problem.label_delay_days` before it. Labels live in a `labels`
-table of the prediction log's SQLite file, one per prediction id. Ingesting
-is idempotent (a label already stored is counted, not written again) and
-never overwrites: a different value for a stored label is a conflict, left
+entity at most `problem.label_delay_days` before it. Labels live beside the
+log, as Parquet files in its `_labels/` folder (one per ingest), one label per
+prediction id. Ingesting is idempotent (a label already stored is counted, not
+written again) and never overwrites: a different value for a stored label is a conflict, left
 for a person to settle. Labels for unknown predictions, repeated in the file
 or timed before their prediction are reported and not stored.
 """
@@ -14,7 +14,7 @@ or timed before their prediction are reported and not stored.
 from __future__ import annotations
 
 import math
-import sqlite3
+import secrets
 from collections.abc import Collection
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -22,10 +22,21 @@ from pathlib import Path
 
 import numpy as np
 import pandas as pd
+import pyarrow as pa
+import pyarrow.dataset as ds
+import pyarrow.parquet as pq
 
 from .config import ProjectConfig
 from .data import parse_times
-from .predlog import event_times, read_prediction_log
+from .logstore import (
+    JOINED_LABEL,
+    LABELS_FOLDER,
+    arrow_schema,
+    join_labels,
+    label_files,
+    log_location,
+)
+from .predlog import DEFAULT_SOURCES, check_sources, event_times, log_frame, read_prediction_log
 from .schema import FeatureSchema, SchemaError, canonical_text
 from .tables import DataError, read_table
 
@@ -40,15 +51,6 @@ OUTCOMES = (
     "before prediction",
 )
 EXAMPLE_ROWS = 5  # input row numbers shown per outcome
-_CREATE_TABLE = """
-CREATE TABLE IF NOT EXISTS labels (
-    prediction_id TEXT PRIMARY KEY,
-    label REAL NOT NULL,
-    label_time TEXT,
-    ingested_at TEXT NOT NULL,
-    source_file TEXT NOT NULL
-)
-"""
 
 
 class LabelFileError(ValueError):
@@ -118,17 +120,19 @@ def ingest_labels(
 
 
 def read_labels(config: ProjectConfig) -> pd.DataFrame:
-    """The stored labels: `prediction_id`, `label` (class id or number), `label_time`."""
-    path = config.prediction_log_path
-    rows: list[tuple[str, float, str | None]] = []
-    if path.is_file():
-        with sqlite3.connect(f"file:{path}?mode=ro", uri=True) as connection:
-            tables = {r[0] for r in connection.execute("SELECT name FROM sqlite_master")}
-            if "labels" in tables:
-                query = "SELECT prediction_id, label, label_time FROM labels"
-                rows = connection.execute(query).fetchall()
-        connection.close()
-    frame = pd.DataFrame(rows, columns=[PREDICTION_ID, "label", "label_time"])
+    """The stored labels: `prediction_id`, `label` (class id or number), `label_time`.
+
+    A prediction id stored twice (two ingests racing) keeps its first label.
+    """
+    location = log_location(config)
+    columns = [PREDICTION_ID, "label", "label_time", "ingested_at"]
+    frame = pd.DataFrame({name: pd.Series(dtype="object") for name in columns})
+    paths = label_files(location)
+    if paths:
+        dataset = ds.dataset(paths, format="parquet", filesystem=location.filesystem)
+        frame = dataset.to_table(columns=columns).to_pandas()
+    frame = frame.sort_values("ingested_at", kind="stable").drop_duplicates(PREDICTION_ID)
+    frame = frame.drop(columns="ingested_at").reset_index(drop=True)
     frame["label"] = frame["label"].astype("float64")
     frame["label_time"] = pd.to_datetime(frame["label_time"], utc=True, format="ISO8601")
     return frame
@@ -143,9 +147,12 @@ def labelled_predictions(
     `event_time` (the row's time column when logged, else `logged_at`).
     """
     schema = config.feature_schema
-    log = read_prediction_log(config, sources=sources)
-    labels = read_labels(config).set_index(PREDICTION_ID)["label"]
-    log[schema.label.name] = log[PREDICTION_ID].map(labels).astype("float64")
+    chosen = DEFAULT_SOURCES if sources is None else check_sources(sources)
+    columns = arrow_schema(schema).names
+    table = join_labels(log_location(config), schema, columns=columns, sources=chosen)
+    log = log_frame(table, schema)
+    labels = table[JOINED_LABEL].to_numpy(zero_copy_only=False)
+    log[schema.label.name] = np.asarray(labels, dtype="float64")
     log["event_time"] = event_times(log, schema)
     return log
 
@@ -322,16 +329,17 @@ def _store(
         for i, v, t in zip(ids.tolist(), values.tolist(), when, strict=True)
         if not math.isnan(v)
     ]
-    path = config.prediction_log_path
-    connection = sqlite3.connect(path, timeout=30)
-    try:
-        with connection:
-            connection.execute(_CREATE_TABLE)
-            # OR IGNORE: a label another ingest stored meanwhile stays as it was.
-            connection.executemany(
-                "INSERT OR IGNORE INTO labels (prediction_id, label, label_time, ingested_at, "
-                "source_file) VALUES (?, ?, ?, ?, ?)",
-                records,
-            )
-    finally:
-        connection.close()
+    location = log_location(config)
+    folder = location.join(LABELS_FOLDER)
+    location.filesystem.create_dir(folder, recursive=True)
+    table = pa.table(
+        {
+            PREDICTION_ID: pa.array([r[0] for r in records], pa.string()),
+            "label": pa.array([r[1] for r in records], pa.float64()),
+            "label_time": pa.array([r[2] for r in records], pa.string()),
+            "ingested_at": pa.array([r[3] for r in records], pa.string()),
+            "source_file": pa.array([r[4] for r in records], pa.string()),
+        }
+    )
+    name = f"labels-{now.replace(':', '').replace('-', '')}-{secrets.token_hex(3)}.parquet"
+    pq.write_table(table, f"{folder}/{name}", filesystem=location.filesystem, compression="zstd")

@@ -170,7 +170,7 @@ def _workspace_config(
     settings = yaml.safe_load(project_file.read_text(encoding="utf-8"))
     settings["data"]["source"] = str(source.relative_to(folder))
     settings["data"]["train_window_days"] = window_days
-    settings["paths"] = {**settings.get("paths", {}), "prediction_log": "data/predictions.sqlite"}
+    settings["paths"] = {**settings.get("paths", {}), "prediction_log": "data/predictions"}
     project_file.write_text(yaml.safe_dump(settings, sort_keys=False), encoding="utf-8")
     try:
         return load_config(project_file)

@@ -1,53 +1,64 @@
-"""The prediction log: every scored row, kept for the drift monitor and audits.
+"""The prediction log: every scored row, kept for the monitors, labels and audits.
 
-Serving and batch scoring both write here and the drift monitor reads it, so
-the three agree on one format: a SQLite file with one row per scored row
-(request id, UTC timestamp, model version, the features as a JSON object, the
-prediction as one number, its `source` and its `prediction_id`). Writes happen on a background
-thread, so the response path only appends to a bounded queue; `close()` drains
-that queue, so a clean shutdown loses nothing. The writer keeps its share of
-the interpreter small (see `PredictionLogger`): on a service's one core, a
-writer that held the GIL for a whole flush was a request's tail latency.
+Serving and batch scoring both write here; the drift monitor, the label join
+and the performance windows read it. The storage is a folder of Parquet
+segments partitioned by day (see `logstore`); this module is what writers and
+readers call. Each row holds the features (typed, one column each), the
+prediction, the model version, the request id and the row's number in its
+request, when it was logged, its `source`, and the schema's id, time and
+query columns when the caller had them.
+
+Writes happen on a background thread, so the response path only appends to a
+bounded queue. The writer keeps rows in memory and writes one segment when it
+holds `monitoring.log_flush_rows` rows or its oldest row is
+`monitoring.log_flush_seconds` old, and on `flush()` and `close()`: a clean
+shutdown loses nothing, a crash loses at most what the queue and the buffer
+held (at most log_flush_seconds of rows, or log_flush_rows rows).
 
 `source` says who wrote the row: `served` (the HTTP service), `batch`
 (`batch score`), `replay` (the pipeline scoring the test split as if it were
 traffic) or `bench` (the latency bench's load). Readers take every source but
-`bench` unless told otherwise. Logs written before the column existed get it
-when a writer opens them; their rows read as `unknown`, since nothing recorded
-who wrote them (`make run` replayed test rows into the same file), and count
-as they always did.
+`bench` unless told otherwise. Rows converted from the old SQLite log that had
+no source read as `unknown`.
 
 `prediction_id` names one scored row for good: `<request id>-<row>` (a batch
 run: `<run id>-<input row number>`), returned to the caller, so a label that
 comes back later (`labels ingest`) can say which prediction it belongs to.
-Rows written before the column existed read it as null. Besides the features,
-the JSON object keeps the schema's id column(s), time column and query id when
-the caller had them, which lets labels keyed by entity and time find their row.
 """
 
 from __future__ import annotations
 
 import contextlib
-import json
 import logging
-import math
 import os
 import queue
-import sqlite3
 import threading
 import time
 from collections.abc import Collection, Mapping, Sequence
-from dataclasses import dataclass
 from datetime import UTC, datetime
+from itertools import chain, repeat
 from pathlib import Path
 from types import TracebackType
-from typing import Any, get_args
+from typing import Any, NamedTuple, get_args
 
 import numpy as np
 import pandas as pd
-from pydantic_core import to_json
+import pyarrow as pa
+import pyarrow.compute as pc
 
 from .config import LogSource, ProjectConfig
+from .logstore import (
+    LogLocation,
+    arrow_schema,
+    count_segment_rows,
+    location_of,
+    log_location,
+    new_writer_id,
+    read_segments,
+    row_key_columns,
+    segment_files,
+    write_segment,
+)
 from .schema import FeatureSchema
 
 logger = logging.getLogger(__name__)
@@ -58,34 +69,8 @@ UNKNOWN_SOURCE = "unknown"
 SOURCES: tuple[str, ...] = (*WRITER_SOURCES, UNKNOWN_SOURCE)
 # What readers take by default: everything but the bench's synthetic load.
 DEFAULT_SOURCES: tuple[str, ...] = tuple(s for s in SOURCES if s != "bench")
-
-# The default keeps an old-version writer (still running during an update)
-# working once a new one has added the column: its rows read as `unknown`.
-_SOURCE_COLUMN = f"source TEXT NOT NULL DEFAULT '{UNKNOWN_SOURCE}'"
-_PREDICTION_ID_COLUMN = "prediction_id TEXT"
-# Columns added after the first release, and how a writer adds them to an old log.
-_ADDED_COLUMNS = {"source": _SOURCE_COLUMN, "prediction_id": _PREDICTION_ID_COLUMN}
-_CREATE_TABLE = f"""
-CREATE TABLE IF NOT EXISTS predictions (
-    id INTEGER PRIMARY KEY AUTOINCREMENT,
-    request_id TEXT NOT NULL,
-    logged_at TEXT NOT NULL,
-    model_version TEXT NOT NULL,
-    features TEXT NOT NULL,
-    prediction REAL,
-    {_SOURCE_COLUMN},
-    {_PREDICTION_ID_COLUMN}
-)
-"""
-_INSERT = (
-    "INSERT INTO predictions (request_id, logged_at, model_version, features, prediction, "
-    "source, prediction_id) VALUES (?, ?, ?, ?, ?, ?, ?)"
-)
 _STOP = object()
-# How the writer stays out of the request path's way: at most this many rows
-# per transaction (each commit releases the GIL and lets waiting requests run),
-# at this niceness.
-WRITE_CHUNK_ROWS = 128
+# The writer yields the CPU to the request path at this niceness (Linux).
 WRITER_NICENESS = 10
 
 
@@ -110,71 +95,112 @@ def parse_sources(text: str) -> tuple[str, ...]:
     return check_sources([part.strip() for part in text.split(",") if part.strip()])
 
 
-@dataclass(frozen=True)
-class _Entry:
-    request_id: str
-    logged_at: str
-    model_version: str
-    columns: Mapping[str, Sequence[Any] | np.ndarray]
-    predictions: np.ndarray
-    prediction_ids: Sequence[str]
-
-
 def prediction_ids(request_id: str, rows: Sequence[int] | np.ndarray) -> list[str]:
     """The ids of rows `rows` of one request (a batch run: input row numbers)."""
     return [f"{request_id}-{int(row)}" for row in rows]
 
 
-def _columns(connection: sqlite3.Connection) -> set[str]:
-    return {str(row[1]) for row in connection.execute("PRAGMA table_info(predictions)")}
+def _row_numbers(request_id: str, ids: Sequence[str]) -> list[int]:
+    """The row numbers inside `ids`, which must be `prediction_ids(request_id, ...)`."""
+    prefix = f"{request_id}-"
+    try:
+        if all(i.startswith(prefix) for i in ids):
+            return [int(i[len(prefix) :]) for i in ids]
+    except ValueError:
+        pass
+    raise ValueError(f"prediction ids must be '{prefix}<row>' (see prediction_ids)")
 
 
-def _connect(path: Path) -> sqlite3.Connection:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    connection = sqlite3.connect(path, timeout=30, check_same_thread=False)
-    connection.execute("PRAGMA journal_mode=WAL")
-    connection.execute("PRAGMA synchronous=NORMAL")
-    connection.execute(_CREATE_TABLE)
-    connection.commit()
-    for name, definition in _ADDED_COLUMNS.items():
-        if name in _columns(connection):
-            continue
-        try:  # a log from before the column: add it, keep the rows
-            connection.execute(f"ALTER TABLE predictions ADD COLUMN {definition}")
-            connection.commit()
-        except sqlite3.OperationalError:
-            if name not in _columns(connection):  # not another worker that got there first
-                raise
-    # No index on prediction_id: no reader looks rows up by it (labels are joined
-    # in memory), and keeping one up to date was two thirds of every insert's
-    # cost. A log that already has one keeps it.
-    return connection
+class _Entry(NamedTuple):
+    """One request's rows as `log()` received them (a tuple: cheap on the request path)."""
+
+    request_id: str
+    logged_at: datetime
+    model_version: str
+    columns: Mapping[str, Sequence[Any] | np.ndarray]
+    predictions: np.ndarray
+    rows: Sequence[int]
 
 
 def _plain(value: Any) -> Any:
-    """A JSON-ready scalar: numpy types unwrapped, NaN and None both null."""
+    """A value Arrow takes as text: numpy scalars unwrapped, times as ISO text, NaN as None."""
     if value is None:
         return None
     if isinstance(value, np.generic):
         value = value.item()
     if isinstance(value, datetime):  # a time column (pandas' Timestamp is one too)
         return None if pd.isna(value) else value.isoformat()
-    if isinstance(value, float) and not math.isfinite(value):
-        return None
-    return value
+    if isinstance(value, float):
+        if value != value:
+            return None
+        return str(int(value)) if value.is_integer() else str(value)
+    return str(value)
 
 
-def _json_values(column: Sequence[Any] | np.ndarray) -> list[Any]:
-    """A column as JSON-ready values; a numeric array in one call (NaN is written as null)."""
-    if isinstance(column, np.ndarray) and column.dtype.kind in "biuf":
-        values: list[Any] = column.tolist()
-        return values
-    return [_plain(value) for value in column]
+def _repeated(values: list[Any], counts: list[int]) -> list[Any]:
+    """Each value `counts` times, in order: one C-level chain, not a Python loop per row."""
+    return list(chain.from_iterable(map(repeat, values, counts)))
 
 
-def _json_object(features: dict[str, Any]) -> str:
-    """One row's features as JSON text (an unexpected type is written as its text)."""
-    return to_json(features, inf_nan_mode="null", fallback=str).decode()
+class _Buffer:
+    """Entries waiting for the next segment; turned into columns only when written.
+
+    Gathering a column across entries is one chain per column, so the writer
+    spends its time per segment, not per row.
+    """
+
+    def __init__(self, schema: pa.Schema) -> None:
+        self.schema = schema
+        self.entries: list[_Entry] = []
+        self.rows = 0
+        self.oldest: float | None = None  # monotonic time of the first row held
+
+    def add(self, entry: _Entry) -> None:
+        if self.oldest is None:
+            self.oldest = time.monotonic()
+        self.entries.append(entry)
+        self.rows += len(entry.predictions)
+
+    def table(self, source: str) -> pa.Table:
+        entries = self.entries
+        counts = [len(e.predictions) for e in entries]
+        times = np.array([e.logged_at.replace(tzinfo=None) for e in entries], "datetime64[us]")
+        own: dict[str, Any] = {
+            "request_id": _repeated([e.request_id for e in entries], counts),
+            "row": list(chain.from_iterable(e.rows for e in entries)),
+            "logged_at": np.repeat(times, counts),
+            "model_version": _repeated([e.model_version for e in entries], counts),
+            "source": [source] * self.rows,
+            "prediction": np.concatenate([e.predictions for e in entries]).astype("float64"),
+        }
+        arrays = []
+        for field in self.schema:
+            if field.name in own:
+                arrays.append(pa.array(own[field.name], type=field.type))
+            else:
+                arrays.append(self._column(field, counts))
+        return pa.Table.from_arrays(arrays, schema=self.schema)
+
+    def _column(self, field: pa.Field, counts: list[int]) -> pa.Array:
+        kind = field.type
+        parts = [e.columns.get(field.name) for e in self.entries]
+        numeric = [p for p in parts if isinstance(p, np.ndarray) and p.dtype.kind in "biuf"]
+        if len(numeric) == len(parts):
+            numbers = np.concatenate(numeric).astype("float64")
+            if pa.types.is_floating(kind):
+                return pa.array(numbers, type=kind, from_pandas=True)  # NaN -> null
+            return pa.array([_plain(float(v)) for v in numbers], type=kind)
+        values = list(
+            chain.from_iterable(
+                repeat(None, n) if p is None else p for p, n in zip(parts, counts, strict=True)
+            )
+        )
+        try:  # floats and text as they are, None and NaN as null
+            return pa.array(values, type=kind, from_pandas=True)
+        except (pa.ArrowInvalid, pa.ArrowTypeError):
+            if pa.types.is_floating(kind):
+                raise
+            return pa.array([_plain(v) for v in values], type=kind)
 
 
 def _lower_priority() -> None:
@@ -192,33 +218,38 @@ class PredictionLogger:
     """Appends scored rows to the log from a background thread.
 
     `log()` never blocks: it puts one entry per request on a bounded queue
-    (`max_pending` requests). The writer wakes on the first entry, lets more
-    gather for `linger_s` and writes them in transactions of at most
-    `WRITE_CHUNK_ROWS` rows (one commit per request would cost more CPU than
-    the request itself; one huge transaction would hold the interpreter for
-    its whole encoding). Rows are encoded by pydantic-core, not row by row in
-    Python, and the thread runs at a lower priority than the request path.
-    When the queue is full (the disk cannot keep up) rows are dropped and
-    counted in `dropped_rows` rather than slowing responses; the service
-    exposes that count in /metrics. Every row it writes carries `source`, one
-    of `WRITER_SOURCES`.
+    (`max_pending` requests). The writer gathers entries into a buffer and
+    writes a segment when the buffer holds `flush_rows` rows or its oldest
+    row is `flush_interval_s` old, on `flush()` and on `close()`. When the
+    queue is full (the store cannot keep up) rows are dropped and counted in
+    `dropped_rows` rather than slowing responses; the service exposes that
+    count in /metrics. Every row it writes carries `source`, one of
+    `WRITER_SOURCES`. Each logger is its own writer (`writer_id` in its file
+    names), so several processes log to one folder without contending.
     """
 
     def __init__(
         self,
-        path: Path,
+        location: LogLocation,
+        schema: FeatureSchema,
         *,
         source: str,
         max_pending: int = 10_000,
-        linger_s: float = 0.01,
+        flush_rows: int = 100_000,
+        flush_interval_s: float = 60.0,
     ) -> None:
-        self.path = path
+        self.location = location
         self.source = _check_source(source, WRITER_SOURCES)
-        self.linger_s = linger_s
+        self.flush_rows = flush_rows
+        self.flush_interval_s = flush_interval_s
+        self.writer_id = new_writer_id()
         self.rows_written = 0
         self.dropped_rows = 0
+        self.segments_written = 0
+        self._arrow_schema = arrow_schema(schema)
+        self._buffer = _Buffer(self._arrow_schema)
         self._queue: queue.Queue[Any] = queue.Queue(maxsize=max_pending)
-        self._connection = _connect(path)
+        segment_files(location)  # an unusable or unconverted log fails here, not later
         self._closed = False
         self._thread = threading.Thread(target=self._run, name="prediction-log", daemon=True)
         self._thread.start()
@@ -236,17 +267,20 @@ class PredictionLogger:
         """Queue the rows of one request; False when the queue was full and they were dropped.
 
         `ids` are the rows' prediction ids (default `<request_id>-<row>`, as the
-        service answers); `wait=True` (batch scoring) blocks until there is room
-        instead of dropping.
+        service answers; others must be `prediction_ids(request_id, rows)`);
+        `wait=True` (batch scoring) blocks until there is room instead of dropping.
         """
         if self._closed:
             raise RuntimeError("the prediction log is closed")
-        logged_at = datetime.now(UTC).isoformat(timespec="milliseconds")
         if ids is None:
-            ids = prediction_ids(request_id, range(len(predictions)))
+            rows: Sequence[int] = range(len(predictions))
         elif len(ids) != len(predictions):
             raise ValueError(f"{len(ids)} prediction ids for {len(predictions)} predictions")
-        entry = _Entry(request_id, logged_at, model_version, columns, predictions, ids)
+        else:
+            rows = _row_numbers(request_id, ids)
+        entry = _Entry(
+            request_id, datetime.now(UTC), model_version, columns, np.asarray(predictions), rows
+        )
         try:
             self._queue.put(entry, block=wait)
         except queue.Full:
@@ -256,19 +290,18 @@ class PredictionLogger:
         return True
 
     def flush(self) -> None:
-        """Block until everything queued so far is on disk."""
+        """Block until everything queued so far is written as a segment."""
         done = threading.Event()
         self._queue.put(done)
         done.wait()
 
     def close(self) -> None:
-        """Write everything still queued, then stop the writer thread."""
+        """Write everything still queued or buffered, then stop the writer thread."""
         if self._closed:
             return
         self._closed = True
         self._queue.put(_STOP)
         self._thread.join()
-        self._connection.close()
 
     def __enter__(self) -> PredictionLogger:
         return self
@@ -286,85 +319,75 @@ class PredictionLogger:
         """Requests queued and not yet written (roughly: the queue moves while you look)."""
         return self._queue.qsize()
 
+    @property
+    def buffered_rows(self) -> int:
+        """Rows taken off the queue and held for the next segment."""
+        return self._buffer.rows
+
+    def _wait_s(self) -> float | None:
+        """How long the writer may wait for the next entry before the buffer is due."""
+        if self._buffer.oldest is None:
+            return None
+        due = self._buffer.oldest + self.flush_interval_s
+        return max(due - time.monotonic(), 0.0)
+
     def _run(self) -> None:
         _lower_priority()
-        stop = False
-        while not stop:
-            items = [self._queue.get()]
-            if items[0] is not _STOP and not isinstance(items[0], threading.Event):
-                time.sleep(self.linger_s)
-            while True:  # drain whatever else is waiting: one transaction for all of it
-                try:
-                    items.append(self._queue.get_nowait())
-                except queue.Empty:
-                    break
-            entries = [item for item in items if isinstance(item, _Entry)]
-            if entries:
-                try:
-                    self._write(entries)
-                except sqlite3.Error:
-                    logger.exception("could not write %d prediction log entries", len(entries))
-            for item in items:
-                if isinstance(item, threading.Event):
-                    item.set()
-                stop = stop or item is _STOP
+        while True:
+            try:
+                item = self._queue.get(timeout=self._wait_s())
+            except queue.Empty:
+                self._write_buffer()  # the oldest row held is flush_interval_s old
+                continue
+            if isinstance(item, _Entry):
+                self._buffer.add(item)
+                if self._buffer.rows >= self.flush_rows:
+                    self._write_buffer()
+                continue
+            self._write_buffer()
+            if isinstance(item, threading.Event):
+                item.set()
+            if item is _STOP:
+                return
 
-    def _write(self, entries: list[_Entry]) -> None:
-        rows: list[tuple[str, str, str, str, float | None, str, str]] = []
-        for entry in entries:
-            names = list(entry.columns)
-            values = [_json_values(entry.columns[name]) for name in names]
-            predictions = _json_values(entry.predictions)
-            feature_rows = list(zip(*values, strict=True)) if values else [()] * len(predictions)
-            for index, prediction in enumerate(predictions):
-                features = dict(zip(names, feature_rows[index], strict=True))
-                rows.append(
-                    (
-                        entry.request_id,
-                        entry.logged_at,
-                        entry.model_version,
-                        _json_object(features),
-                        _plain(float(prediction)),
-                        self.source,
-                        entry.prediction_ids[index],
-                    )
-                )
-                if len(rows) >= WRITE_CHUNK_ROWS:
-                    self._commit(rows)
-                    rows = []
-        if rows:
-            self._commit(rows)
-
-    def _commit(self, rows: list[tuple[str, str, str, str, float | None, str, str]]) -> None:
-        with self._connection:
-            self._connection.executemany(_INSERT, rows)
-        self.rows_written += len(rows)
+    def _write_buffer(self) -> None:
+        buffer, self._buffer = self._buffer, _Buffer(self._arrow_schema)
+        if buffer.rows == 0:
+            return
+        try:
+            table = buffer.table(self.source)
+            written = write_segment(
+                self.location, table, writer=self.writer_id, number=self.segments_written + 1
+            )
+        except (OSError, pa.ArrowException, ValueError, TypeError):
+            self.dropped_rows += buffer.rows
+            logger.exception("could not write %d prediction log rows", buffer.rows)
+            return
+        self.segments_written += 1
+        self.rows_written += written
 
 
-def open_prediction_log(config: ProjectConfig, *, source: str | None = None) -> PredictionLogger:
+def open_prediction_log(
+    config: ProjectConfig, *, source: str | None = None, max_pending: int = 10_000
+) -> PredictionLogger:
     """The project's prediction log (`paths.prediction_log`), ready to write.
 
     Rows are tagged `source`, by default the service's (`serving.log_source`).
     """
-    return PredictionLogger(config.prediction_log_path, source=source or config.serving.log_source)
+    return PredictionLogger(
+        log_location(config),
+        config.feature_schema,
+        source=source or config.serving.log_source,
+        max_pending=max_pending,
+        flush_rows=config.monitoring.log_flush_rows,
+        flush_interval_s=config.monitoring.log_flush_seconds,
+    )
 
 
-def _source_of_rows(present: set[str]) -> str:
-    """The SQL for a row's source: its column, or `unknown` in a log from before it."""
-    return "source" if "source" in present else f"'{UNKNOWN_SOURCE}'"
-
-
-def count_rows(path: Path, *, source: str) -> int:
-    """How many rows of `source` the log at `path` holds (0 when there is no log yet)."""
+def count_rows(log: Path | str, *, source: str) -> int:
+    """How many rows of `source` the log folder `log` holds (0 when there is no log yet)."""
     _check_source(source, SOURCES)
-    if not path.is_file():
-        return 0
-    with sqlite3.connect(f"file:{path}?mode=ro", uri=True) as connection:
-        where = _source_of_rows(_columns(connection))
-        query = f"SELECT COUNT(*) FROM predictions WHERE {where} = ?"
-        count = connection.execute(query, (source,)).fetchone()[0]
-    connection.close()
-    return int(count)
+    return count_segment_rows(location_of(str(log)), source=source)
 
 
 def read_prediction_log(
@@ -372,69 +395,55 @@ def read_prediction_log(
     *,
     limit: int | None = None,
     sources: Collection[str] | None = None,
+    since: datetime | None = None,
 ) -> pd.DataFrame:
     """The logged rows of the chosen `sources`, oldest first: one column per feature and more.
 
     Columns: every schema feature (numeric as float, categorical as text),
     `prediction`, `model_version`, `logged_at` (UTC timestamps), `request_id`,
-    `source` and `prediction_id` (null on rows from before it), the schema's id
-    and time columns as logged (null when the caller had none), and for
-    ranking the group column (the query id). `sources` defaults to
-    `DEFAULT_SOURCES` (all but the bench's load); `limit` keeps only the most
-    recent of those rows. A missing log reads as no rows; the file is opened
-    read-only and never changed.
+    `source` and `prediction_id`, the schema's id and time columns as logged
+    (null when the caller had none), and for ranking the group column (the
+    query id; the request id when the caller sent none). `sources` defaults
+    to `DEFAULT_SOURCES` (all but the bench's load); `limit` keeps only the
+    most recent of those rows, `since` those logged at or after it. A missing
+    log reads as no rows; nothing is ever changed.
     """
     schema = config.feature_schema
-    path = config.prediction_log_path
     chosen = DEFAULT_SOURCES if sources is None else check_sources(sources)
-    records: list[tuple[str, str, str, str, float | None, str, str | None]] = []
-    if path.is_file():
-        with sqlite3.connect(f"file:{path}?mode=ro", uri=True) as connection:
-            present = _columns(connection)
-            # A log from before a column: every row of unknown source, no prediction ids.
-            source = _source_of_rows(present)
-            ids = "prediction_id" if "prediction_id" in present else "NULL"
-            marks = ", ".join("?" for _ in chosen)
-            query = (
-                f"SELECT request_id, logged_at, model_version, features, prediction, {source}, "
-                f"{ids} FROM predictions WHERE {source} IN ({marks}) ORDER BY id DESC"
-            )
-            if limit is None:
-                records = connection.execute(query, chosen).fetchall()
-            else:
-                records = connection.execute(f"{query} LIMIT ?", (*chosen, int(limit))).fetchall()
-        connection.close()
-        records.reverse()
-    payloads = [json.loads(record[3]) for record in records]
-    features = pd.DataFrame.from_records(
-        payloads,
-        columns=schema.feature_names,
-        index=pd.RangeIndex(len(records)),
-    )
+    table = read_segments(log_location(config), schema, sources=chosen, since=since, limit=limit)
+    return log_frame(table, schema)
+
+
+def log_frame(table: pa.Table, schema: FeatureSchema) -> pd.DataFrame:
+    """Segments' rows as the frame readers use (see `read_prediction_log`)."""
+    frame = pd.DataFrame(index=pd.RangeIndex(table.num_rows))
     for spec in schema.features:
+        values = table[spec.name].to_numpy(zero_copy_only=False)
         if spec.kind == "numeric":
-            features[spec.name] = pd.to_numeric(features[spec.name]).astype("float64")
+            frame[spec.name] = np.asarray(values, dtype="float64")
         else:
-            features[spec.name] = features[spec.name].astype("object")
-    features["prediction"] = np.array([r[4] for r in records], dtype="float64")
-    features["model_version"] = pd.Series([r[2] for r in records], dtype="object")
-    features["logged_at"] = pd.to_datetime(
-        pd.Series([r[1] for r in records], dtype="object"), utc=True
+            frame[spec.name] = pd.Series(values, dtype="object").where(pd.notna(values), None)
+    frame["prediction"] = np.asarray(table["prediction"].to_numpy(zero_copy_only=False), "float64")
+    frame["model_version"] = pd.Series(table["model_version"].to_pylist(), dtype="object")
+    frame["logged_at"] = pd.Series(
+        table["logged_at"].to_pandas(), dtype="datetime64[ns, UTC]"
+    ).reset_index(drop=True)
+    request_ids = table["request_id"].to_pylist()
+    frame["request_id"] = pd.Series(request_ids, dtype="object")
+    frame["source"] = pd.Series(
+        table["source"].fill_null(UNKNOWN_SOURCE).to_pylist(), dtype="object"
     )
-    features["request_id"] = pd.Series([r[0] for r in records], dtype="object")
-    features["source"] = pd.Series([r[5] for r in records], dtype="object")
-    features["prediction_id"] = pd.Series([r[6] for r in records], dtype="object")
-    for name in (*schema.id_columns, *schema.time_columns):
-        features[name] = pd.Series([payload.get(name) for payload in payloads], dtype="object")
+    ids = pc.binary_join_element_wise(table["request_id"], pc.cast(table["row"], pa.string()), "-")
+    frame["prediction_id"] = pd.Series(ids.to_pylist(), dtype="object")
+    for name in row_key_columns(schema):
+        frame[name] = pd.Series(table[name].to_pylist(), dtype="object")
     if schema.group_column:  # ranking: the query each row belongs to (its request if unknown)
-        features[schema.group_column] = pd.Series(
-            [
-                str(payload.get(schema.group_column) or record[0])
-                for payload, record in zip(payloads, records, strict=True)
-            ],
+        given = table[schema.group_column].to_pylist()
+        frame[schema.group_column] = pd.Series(
+            [str(g) if g is not None else r for g, r in zip(given, request_ids, strict=True)],
             dtype="object",
         )
-    return features
+    return frame
 
 
 def event_times(log: pd.DataFrame, schema: FeatureSchema) -> pd.Series:

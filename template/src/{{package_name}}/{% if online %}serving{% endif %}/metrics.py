@@ -144,7 +144,8 @@ class _LogCollector(Collector):
     """Rows the prediction log has written and still has queued.
 
     With `prediction_log_dropped_rows_total` this accounts for every scored
-    row: written, waiting, or dropped because the queue was full.
+    row: written, waiting in the queue or the buffer, or dropped because the
+    queue was full.
     """
 
     def __init__(self, log: PredictionLogger) -> None:
@@ -160,6 +161,11 @@ class _LogCollector(Collector):
             "prediction_log_pending_requests",
             "Requests whose rows wait in the prediction log's queue",
             value=self.log.pending,
+        )
+        yield GaugeMetricFamily(
+            "prediction_log_buffered_rows",
+            "Rows held in memory for the prediction log's next Parquet segment",
+            value=self.log.buffered_rows,
         )
 
 

@@ -43,11 +43,14 @@ def run_server(
         os.environ[name] = "1"
     import uvicorn
 
+    from ..logstore import log_location, segment_files
     from ..registry import ModelRegistry
 
     if ModelRegistry(config).promoted_version() is None:
         raise ServerError(f"no model is promoted in {config.models_dir}; run `train` first")
     _check_auth(config, host)
+    if config.serving.log_predictions:  # an unusable or unconverted log stops us here, once
+        segment_files(log_location(config))
     count = workers or worker_count(config)
     options: dict[str, Any] = {
         "host": host,
