@@ -272,7 +272,7 @@ def test_default_answers_tell_the_story_of_the_problem_type(
     assert answers["description"].startswith(f"{name}: ")
     assert (result.project_dir / "src" / package / "cli.py").is_file()
     pyproject = (result.project_dir / "pyproject.toml").read_text()
-    assert f'{slug} = "{package}.cli:app"' in pyproject
+    assert f'{slug} = "{package}.cli:main"' in pyproject
     stories = ("problem_statement", "label_definition", "online_metric", "description")
     if problem_type != "binary_classification":  # no churn story left in another problem's answers
         for text in [name, *(str(answers[key]) for key in stories)]:

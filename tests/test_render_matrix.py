@@ -152,7 +152,7 @@ def test_files_follow_the_answers(
     assert ("ray" in deps) == (data_scale == "cluster")
     assert "mlflow" not in deps
     # the console script is named after the project slug, which defaults per problem type
-    assert pyproject["project"]["scripts"] == {DEFAULT_SLUGS[problem_type]: f"m_{name}.cli:app"}
+    assert pyproject["project"]["scripts"] == {DEFAULT_SLUGS[problem_type]: f"m_{name}.cli:main"}
     config = yaml.safe_load((project / "configs" / "project.yaml").read_text())
     assert config["problem"]["type"] == problem_type
     assert config["serving"]["mode"] == serving_mode
