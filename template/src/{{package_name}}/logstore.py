@@ -33,6 +33,7 @@ from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
+import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.dataset as ds
@@ -257,16 +258,53 @@ def read_segments(
     if limit is None:
         table = _read_files(location, [p for _, p in files], wanted, read_names, condition)
         return table.select(names)
-    parts: list[pa.Table] = []
-    rows = 0
-    for day_files in reversed(list(_by_day(files))):
-        part = _read_files(location, day_files, wanted, read_names, condition)
-        parts.insert(0, part)
-        rows += part.num_rows
-        if rows >= limit:
-            break
-    table = pa.concat_tables(parts) if parts else wanted.empty_table().select(read_names)
+    chosen = _newest_segments(location, files, wanted, condition, limit)
+    table = _read_files(location, chosen, wanted, read_names, condition)
     return table.slice(max(table.num_rows - limit, 0)).select(names)
+
+
+def _newest_segments(
+    location: LogLocation,
+    files: list[tuple[date, str]],
+    wanted: pa.Schema,
+    condition: pc.Expression | None,
+    limit: int,
+) -> list[str]:
+    """The fewest segments that hold the newest `limit` rows `condition` keeps.
+
+    Days newest first, and in a day the segments by the latest time they hold
+    (their statistics). Once `limit` rows are found, a segment still counts
+    when its latest row is not older than the limit-th newest row so far:
+    writers' segments overlap in time. Only `logged_at` is read to decide.
+    """
+    taken: list[str] = []
+    times = np.empty(0, dtype="int64")
+    cutoff: int | None = None
+    for day_files in reversed(list(_by_day(files))):
+        ranked = sorted(((_latest(location, p), p) for p in day_files), reverse=True)
+        for latest, path in ranked:
+            if cutoff is not None and latest < cutoff:
+                return sorted(taken)  # this and every segment left are older
+            stamps = _read_files(location, [path], wanted, ["logged_at"], condition)
+            taken.append(path)
+            times = np.concatenate([times, stamps["logged_at"].to_numpy().view("int64")])
+            if len(times) >= limit:
+                cutoff = int(np.partition(times, len(times) - limit)[len(times) - limit])
+    return sorted(taken)
+
+
+def _latest(location: LogLocation, path: str) -> int:
+    """The newest `logged_at` in a segment (microseconds), from its statistics."""
+    metadata = pq.ParquetFile(path, filesystem=location.filesystem).metadata
+    index = metadata.schema.to_arrow_schema().get_field_index("logged_at")
+    latest = None
+    for group in range(metadata.num_row_groups):
+        stats = metadata.row_group(group).column(index).statistics
+        if stats is None or not stats.has_min_max:
+            return np.iinfo("int64").max  # unknown: read it
+        value = pa.scalar(stats.max, TIMESTAMP).value
+        latest = value if latest is None else max(latest, value)
+    return np.iinfo("int64").max if latest is None else int(latest)
 
 
 def _by_day(files: list[tuple[date, str]]) -> Iterator[list[str]]:
