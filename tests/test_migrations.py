@@ -202,6 +202,23 @@ def test_the_log_path_loses_only_its_sqlite_ending() -> None:
     assert log_folder["fix_text"](fixed) == (fixed, [])  # idempotent
 
 
+def test_the_log_path_is_fixed_on_the_teams_side_of_a_conflict() -> None:
+    """The team edited the line above; the update's block covers both lines."""
+    text = (
+        "paths:\n"
+        "<<<<<<< before updating\n"
+        "  schema_file: ./configs/schema.yaml  # ours\n"
+        "  prediction_log: data/predictions.sqlite\n"
+        "=======\n"
+        "  schema_file: configs/schema.yaml\n"
+        "  prediction_log: data/predictions\n"
+        ">>>>>>> after updating\n"
+    )
+    fixed, values = log_folder["fix_text"](text)
+    assert values == ["data/predictions.sqlite"]
+    assert fixed == text.replace("predictions.sqlite", "predictions")
+
+
 @pytest.mark.parametrize(
     "text",
     [

@@ -3,8 +3,9 @@
 `paths.prediction_log` used to name a file (`data/predictions.sqlite`); it now
 names a folder (`data/predictions`). Copier's merge changes the line in
 configs/project.yaml when the team left it alone; this script changes it in
-every other project config (configs/*.yaml copies) and in project.yaml when
-the merge kept the team's own `.sqlite` value: the value loses its `.sqlite`
+every other project config (configs/*.yaml copies), in project.yaml when the
+team had changed the value, and on the team's side of an update conflict that
+covers the line (a neighbouring line the team edited): the value loses its `.sqlite`
 ending, and its quoting and comment stay as they were. The old log's rows are
 not touched: `<cli> log convert` copies them into the folder (row count and
 checksum compared) and leaves the file; the script says so when one exists.
@@ -19,6 +20,7 @@ from pathlib import Path
 
 OLD_SUFFIX = ".sqlite"
 SECTION = re.compile(r"^paths\s*:\s*(#.*)?$")
+CONFLICT_MARK = re.compile(r"^(<<<<<<<|=======|>>>>>>>|\|\|\|\|\|\|\|)( |$)")
 LINE = re.compile(
     r"^(?P<lead>[ \t]+(?P<q>[\"']?)prediction_log(?P=q)\s*:\s*)"
     r"(?P<vq>[\"']?)(?P<value>[^\"'#\s]+)(?P=vq)(?P<rest>.*)$"
@@ -32,6 +34,8 @@ def fix_text(text: str) -> tuple[str, list[str]]:
     changed = []
     for index, line in enumerate(lines):
         body = line.rstrip("\r\n")
+        if CONFLICT_MARK.match(body):
+            continue  # an update's conflict block: both sides are still inside `paths:`
         if SECTION.match(body):
             inside = True
             continue
