@@ -409,8 +409,12 @@ def test_update_from_release_keeps_user_edits(
     crossed = crossed_migrations(release, release_repo.head_version)
     moved_edit = any(e.path.startswith(MOVED_MODULES_DIR) for e in edits)
     for migration in crossed:
-        # the moved-modules migration has something to keep only where a moved module was edited
-        idle = migration.slug == "moved-modules" and not moved_edit
+        # the moved-modules migration has something to keep only where a moved module was
+        # edited; the log-folder one only where a config named the log (0.1.0 did not)
+        named_log = any("prediction_log:" in line for line in generated["configs/project.yaml"])
+        idle = (migration.slug == "moved-modules" and not moved_edit) or (
+            migration.slug == "prediction-log-folder" and not named_log
+        )
         verb = "nothing to do" if idle else "changed"
         assert f"migrate {migration.label}: {verb}" in output, output[-3000:]
     if any(m.slug == "paths-schema-file" for m in crossed):
