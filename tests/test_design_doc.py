@@ -22,7 +22,13 @@ from markdown_it.token import Token
 
 from conftest import ProjectEnv, generate, run_project_tests
 
-PROBLEM_TYPES = ("binary_classification", "multiclass_classification", "regression", "ranking")
+PROBLEM_TYPES = (
+    "binary_classification",
+    "multiclass_classification",
+    "regression",
+    "ranking",
+    "anomaly_detection",
+)
 MODES = ("online", "batch")
 SECTIONS = [
     "1. Problem",
@@ -274,6 +280,7 @@ METRICS_OF = {
     "multiclass_classification": ["macro_f1", "accuracy", "log_loss"],
     "regression": ["rmse", "mae", "mape", "r2"],
     "ranking": ["ndcg_at_k", "map_at_k", "mrr", "recall_at_k"],
+    "anomaly_detection": ["pr_auc", "roc_auc"],
 }
 # What a reader must be able to find in the definitions, per problem type.
 CONVENTIONS = {
@@ -282,6 +289,7 @@ CONVENTIONS = {
     "regression": ["floored at machine epsilon", "fewer than two different labels"],
     "ranking": ["gain 2^rel - 1", "min(k, relevant items", "left out of the average",
                 "average over all orders of the tied candidates", "k is not used"],
+    "anomaly_detection": ["labelled rows only", "one class only"],
 }  # fmt: skip
 
 

@@ -31,7 +31,13 @@ import pytest
 
 from conftest import STATS, ProjectEnv, generate, run_project_tests
 
-PROBLEM_TYPES = ("binary_classification", "multiclass_classification", "regression", "ranking")
+PROBLEM_TYPES = (
+    "binary_classification",
+    "multiclass_classification",
+    "regression",
+    "ranking",
+    "anomaly_detection",
+)
 CHECKS = (
     "not_a_server_error",
     "status_code_conformance",

@@ -256,6 +256,7 @@ DEFAULT_NAMES = {
     "multiclass_classification": ("Ticket Routing", "ticket-routing", "ticket_routing"),
     "regression": ("Delivery Time", "delivery-time", "delivery_time"),
     "ranking": ("Search Ranking", "search-ranking", "search_ranking"),
+    "anomaly_detection": ("Sensor Watch", "sensor-watch", "sensor_watch"),
 }
 
 

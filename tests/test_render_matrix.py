@@ -28,8 +28,15 @@ DEFAULT_SLUGS = {
     "multiclass_classification": "ticket-routing",
     "regression": "delivery-time",
     "ranking": "search-ranking",
+    "anomaly_detection": "sensor-watch",
 }
-PROBLEM_TYPES = ("binary_classification", "multiclass_classification", "regression", "ranking")
+PROBLEM_TYPES = (
+    "binary_classification",
+    "multiclass_classification",
+    "regression",
+    "ranking",
+    "anomaly_detection",
+)
 SERVING_MODES = ("online", "batch")
 SCALE_TIERS = ("memory", "out_of_core", "cluster")
 MATRIX = list(itertools.product(PROBLEM_TYPES, SERVING_MODES, SCALE_TIERS))

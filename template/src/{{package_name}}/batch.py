@@ -254,7 +254,9 @@ def _score(
         [name for name in OUTPUT_COLUMNS if name in table.column_names]
     )
     matrix = encode_columns({name: column[good] for name, column in columns.items()}, model.schema)
-    for name, values in config.problem_type.output_columns(model.predict(matrix)):
+    problem = model.problem  # the model's problem: it knows the threshold set at training
+    contributions = model.contributions(matrix) if problem.explains_rows else None
+    for name, values in problem.output_columns(model.predict(matrix), contributions):
         kept = kept.append_column(name, pa.array(values))
     run_id, rows = ids
     kept = kept.append_column("model_version", pa.array([model.version] * len(kept), pa.string()))

@@ -72,6 +72,13 @@ class ProblemSection(_Section):
     n_classes: int | None = Field(default=None, ge=3)
     candidates_per_request: int | None = Field(default=None, ge=2)
     ranking_k: int | None = Field(default=None, ge=1)
+    # Anomaly detection: alerts a day people can triage, out of rows_per_day.
+    alert_budget_per_day: int | None = Field(default=None, ge=1)
+    rows_per_day: int | None = Field(default=None, ge=1)
+    labels_available: Literal["none", "some", "most"] | None = None
+    contamination: float | None = Field(default=None, gt=0, lt=0.5)
+    learner: Literal["isolation_forest", "lightgbm"] | None = None
+    top_features: int = Field(default=3, ge=1)
     # Days until an outcome is known; not a model setting (left out of the fingerprint).
     label_delay_days: int = Field(default=1, ge=0)
 

@@ -90,6 +90,8 @@ def prepare_dataset(frame: pd.DataFrame, schema: FeatureSchema) -> pd.DataFrame:
     """A table as read from disk -> times parsed, checked against `schema`, label encoded."""
     if schema.time_column and schema.time_column in frame.columns:
         frame[schema.time_column] = parse_times(frame[schema.time_column], schema)
+    if schema.label.nullable and schema.label.name not in frame.columns:
+        frame[schema.label.name] = np.nan  # a table without labels yet (anomaly detection)
     validate_frame(frame, schema, require_label=True)
     frame[schema.label.name] = schema.label.encode(frame[schema.label.name])
     if schema.order_columns:
@@ -234,5 +236,8 @@ def _fit_to_schema(
     frame[schema.label.name] = schema.label.decode(labels) if schema.label.classes else labels
     if schema.group_column:
         frame = frame.rename(columns={"_group": schema.group_column})
-    columns = [*schema.input_columns, schema.label.name]
+    for name in schema.id_columns:
+        if name not in frame.columns:
+            frame[name] = [f"{name}-{row:07d}" for row in range(n)]
+    columns = [*schema.input_columns, *schema.id_columns, schema.label.name]
     return frame[columns]

@@ -107,6 +107,8 @@ def _standardised(values: np.ndarray) -> np.ndarray:
 def _old_direction(standard: np.ndarray, codes: np.ndarray, problem: ProblemType) -> np.ndarray:
     """Least-squares weights of the label (one-hot classes for multiclass) on the features."""
     width = problem.output_width
+    known = ~np.isnan(codes)  # unlabelled rows (anomaly detection) say nothing
+    standard, codes = standard[known], codes[known]
     target = np.eye(width)[codes.astype(int)] if width > 1 else codes[:, None]
     design = np.column_stack([standard, np.ones(len(standard))])
     solution, *_ = np.linalg.lstsq(design, target - target.mean(axis=0), rcond=None)

@@ -82,6 +82,8 @@ def ingest_labels(
     except DataError as error:
         raise LabelFileError(str(error)) from None
     keyed_by = _key_columns(list(map(str, frame.columns)), schema)
+    if schema.label.nullable:  # a row nobody labelled says nothing: skip it
+        frame = frame.loc[frame[schema.label.name].notna()].reset_index(drop=True)
     values = _encoded_labels(frame[schema.label.name], config)
     times = _label_times(frame, schema)
     log = read_prediction_log(config, sources=sources)

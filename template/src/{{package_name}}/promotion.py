@@ -20,6 +20,7 @@ from dataclasses import dataclass, replace
 from typing import Any
 
 import numpy as np
+import pandas as pd
 
 from .config import ProjectConfig
 from .engines import engine_for
@@ -142,9 +143,7 @@ def judge_candidate(config: ProjectConfig, version: str) -> PromotionDecision:
             reason=f"passes the gate; champion {champion_version} cannot score today's data "
             f"({error})",
         )
-    if len(reference.labels) != len(test.labels) or not np.array_equal(
-        reference.labels, test.labels
-    ):
+    if not pd.Series(reference.labels).equals(pd.Series(test.labels)):  # NaN: unlabelled
         raise RuntimeError("the champion and the candidate were not scored on the same rows")
     champion_value = _score(config, test, reference.predictions)
     comparison = paired_gain(

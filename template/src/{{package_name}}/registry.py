@@ -102,6 +102,15 @@ class LoadedModel:
         threads = num_threads or self.num_threads
         return np.asarray(self.booster.predict(matrix, num_threads=threads))
 
+    def contributions(self, matrix: np.ndarray, *, num_threads: int | None = None) -> np.ndarray:
+        """Each feature's contribution to each row's raw score (TreeSHAP), rows x features."""
+        matrix = np.asarray(matrix, dtype=np.float64)
+        if len(matrix) == 0:
+            return np.empty((0, len(self.schema.features)))
+        threads = num_threads or self.num_threads
+        raw = self.booster.predict(matrix, pred_contrib=True, num_threads=threads)
+        return np.asarray(raw)[:, : len(self.schema.features)]
+
     def predict_baseline(self, matrix: np.ndarray) -> np.ndarray:
         """The stored baseline's output, shaped like `predict`."""
         matrix = np.asarray(matrix, dtype=np.float64)
@@ -247,7 +256,7 @@ class ModelRegistry:
         metadata, contents = self._verify(version, index)
         schema = FeatureSchema.model_validate_json(contents[SCHEMA_FILE])
         booster = lgb.Booster(model_str=contents[MODEL_FILE].decode("utf-8"))
-        problem = self.config.problem_type
+        problem = self.config.problem_type.with_decision(metadata.get("decision", {}))
         return LoadedModel(version, self.root / version, schema, metadata, booster, problem)
 
     # --------------------------------------------------------- internals ---

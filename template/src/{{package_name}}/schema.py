@@ -107,6 +107,8 @@ class LabelSpec(BaseModel):
     classes: tuple[str, ...] = ()
     min: float | None = None
     max: float | None = None
+    # Rows may lack a label (anomaly detection: most rows are never inspected).
+    nullable: bool = False
 
     @field_validator("classes", mode="before")
     @classmethod

@@ -95,6 +95,8 @@ def finish_training(config: ProjectConfig, fitted: FittedModel) -> TrainResult:
             "baseline_validation": baseline_validation,
         },
         "n_classes": problem.output_width if problem.output_width > 1 else None,
+        # Settings the problem type fixes on validation data (anomaly detection's threshold).
+        "decision": problem.decision(fitted.validation_outputs),
     }
     registry = ModelRegistry(config)
     version = registry.register(

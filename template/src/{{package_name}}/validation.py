@@ -244,7 +244,8 @@ class _Checker:
 
     def label(self, raw: Column, label: LabelSpec) -> None:
         absent = _missing(raw)
-        self.flag(absent, label.name, "missing label", raw)
+        if not label.nullable:
+            self.flag(absent, label.name, "missing label", raw)
         if label.classes:  # the data names the classes: check the names
             classes = set(label.classes)
             unknown = np.fromiter(

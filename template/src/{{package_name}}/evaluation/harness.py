@@ -74,6 +74,7 @@ def evaluate_model(
         },
         slices=slice_results(config, test, model),
         rows=len(test.frame),
+        operating_point=model.problem.operating_point(test.labels, test.predictions, test.baseline),
     )
     passed = release_gate(
         value, baseline=baseline, threshold=config.metric.threshold, direction=primary.direction

@@ -104,3 +104,12 @@ def ndcg_by_k(
     axes.plot(ks, base, marker="o", color=BASELINE_COLOR, label="baseline (popularity)")
     axes.set(xlabel="k", ylabel="NDCG@k", ylim=(0, 1))
     axes.legend(loc="lower right")
+
+
+def score_histogram(axes: Axes, scores: np.ndarray, threshold: float | None = None) -> None:
+    """How the anomaly scores spread, with the alert threshold when there is one."""
+    axes.hist(scores, bins=60, color=MODEL_COLOR)
+    if threshold is not None:
+        axes.axvline(threshold, color=BASELINE_COLOR, linestyle="--", label="alert threshold")
+        axes.legend(loc="upper right")
+    axes.set(xlabel="anomaly score", ylabel="rows", yscale="log")

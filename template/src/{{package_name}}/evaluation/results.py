@@ -49,6 +49,8 @@ class EvaluationResult:
     rows: int
     baseline_secondary: dict[str, float] = field(default_factory=dict)
     reports: dict[str, str] = field(default_factory=dict)
+    # What the decision rule does on the test rows (anomaly detection: the alert budget).
+    operating_point: dict[str, Any] = field(default_factory=dict)
 
     @property
     def reaches_threshold(self) -> bool:
@@ -80,6 +82,7 @@ class EvaluationResult:
             "gate_passed": self.gate_passed,
             "secondary": {k: finite_or_none(v) for k, v in self.secondary.items()},
             "slices": self.slices,
+            **({"operating_point": self.operating_point} if self.operating_point else {}),
         }
 
     def summary(self) -> str:
@@ -94,6 +97,7 @@ class EvaluationResult:
             f"{'yes' if self.beats_baseline else 'NO'} -> {verdict}",
         ]
         lines += [f"  {name} = {value:.4f}" for name, value in self.secondary.items()]
+        lines += [f"  {line}" for line in self.operating_point.get("summary", [])]
         return "\n".join(lines)
 
 

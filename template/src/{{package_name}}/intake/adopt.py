@@ -81,6 +81,10 @@ def adopt_inference(
         settings.append(("metric", "threshold", inference.threshold.value))
     if inference.n_classes is not None:
         settings.append(("problem", "n_classes", inference.n_classes))
+    if inference.schema["label"].get("nullable") and not inference.labelled_rows:
+        # nothing to supervise: the learner that needs no labels
+        settings.append(("problem", "labels_available", "none"))
+        settings.append(("problem", "learner", "isolation_forest"))
     if config.serving.mode == "online":
         needed = request_body_limit(config, inference.schema)
         if needed > config.serving.max_body_bytes:

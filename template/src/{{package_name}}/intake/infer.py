@@ -23,7 +23,7 @@ from pydantic import ValidationError
 from ..schema import FeatureSchema
 from .columns import ColumnDecision, InferenceError, decide_column
 from .dates import detect_date_format
-from .label import decide_label
+from .label import decide_label, unlabelled
 from .leakage import leakage_reason
 from .threshold import ThresholdProposal, propose_threshold
 
@@ -36,6 +36,8 @@ __all__ = ["ColumnDecision", "Inference", "InferenceError", "ThresholdProposal",
 # (drawn with a fixed seed); ranges, missing values and categories use every row.
 PROFILE_ROWS = 200_000
 PROFILE_SEED = 0
+# The label column a table without labels gets in the schema (filled as labels arrive).
+UNLABELLED_NAME = "anomaly"
 
 
 @dataclass(frozen=True)
@@ -49,6 +51,7 @@ class Inference:
     n_classes: int | None  # multiclass: the class count, for problem.n_classes
     rows: int
     profiled_rows: int
+    labelled_rows: int = 0  # rows whose label is known
 
     @property
     def dropped(self) -> tuple[ColumnDecision, ...]:
@@ -65,7 +68,7 @@ def infer_schema(
     frame: pd.DataFrame,
     *,
     problem_type: ProblemType,
-    label: str,
+    label: str | None,
     time: str | None = None,
     query: str | None = None,
     ids: Sequence[str] = (),
@@ -77,18 +80,24 @@ def infer_schema(
 
     `metric` is the primary metric; when its value is in the label's unit,
     a threshold is proposed from the baseline. Raises `InferenceError` with
-    a sentence when the table cannot become a valid schema.
+    a sentence when the table cannot become a valid schema. `label` None:
+    a table without labels, for a problem type that learns without them.
     """
     _check_columns(frame, label=label, time=time, query=query, ids=ids, problem_type=problem_type)
     positions = _profile_positions(len(frame), profile_rows)
     sample = frame.iloc[positions]
-    target = decide_label(
-        frame[label],
-        label_kind=problem_type.label_kind,
-        problem=problem_type.name,
-        positive=positive,
-    )
-    decided: dict[str, ColumnDecision] = {label: ColumnDecision(label, "label", target.reason)}
+    decided: dict[str, ColumnDecision] = {}
+    if label is None:
+        target = unlabelled(_free_name(UNLABELLED_NAME, frame), len(frame))
+    else:
+        target = decide_label(
+            frame[label],
+            label_kind=problem_type.label_kind,
+            problem=problem_type.name,
+            positive=positive,
+            partial=problem_type.labels_optional,
+        )
+        decided[label] = ColumnDecision(label, "label", target.reason)
     schema: dict[str, Any] = {"time_column": time}
     if time:
         decided[time], schema["time_format"] = _time_column(frame[time])
@@ -124,19 +133,31 @@ def infer_schema(
         n_classes=target.n_classes,
         rows=len(frame),
         profiled_rows=len(positions),
+        labelled_rows=int(np.count_nonzero(~np.isnan(np.asarray(target.codes, dtype=float)))),
     )
+
+
+def _free_name(name: str, frame: pd.DataFrame) -> str:
+    """`name`, or `name_1`, `name_2`...: the first that is not a column of `frame`."""
+    taken, candidate, n = {str(c) for c in frame.columns}, name, 0
+    while candidate in taken:
+        n += 1
+        candidate = f"{name}_{n}"
+    return candidate
 
 
 def _check_columns(
     frame: pd.DataFrame,
     *,
-    label: str,
+    label: str | None,
     time: str | None,
     query: str | None,
     ids: Sequence[str],
     problem_type: ProblemType,
 ) -> None:
     """Every named column exists, none is named twice, and the query fits the problem type."""
+    if label is None and not problem_type.labels_optional:
+        raise InferenceError(f"{problem_type.name} needs --label COLUMN: the column to predict")
     names = [str(name) for name in frame.columns]
     if names != list(frame.columns) or len(set(names)) != len(names):
         raise InferenceError("the table's column names must be distinct text")
@@ -218,8 +239,10 @@ def _unless_leaking(
     decision: ColumnDecision, sample: pd.Series, codes: np.ndarray, problem_type: ProblemType
 ) -> ColumnDecision:
     """The decision, or 'leakage suspect' when the feature alone gives the label away."""
-    if decision.feature is None:
+    labelled = ~np.isnan(codes) if codes.dtype.kind == "f" else np.ones(len(codes), bool)
+    if decision.feature is None or labelled.sum() < 2:
         return decision
+    sample, codes = sample[labelled], codes[labelled]
     categorical = decision.feature["kind"] == "categorical"
     values = sample.map(_category_or_missing) if categorical else sample
     why = leakage_reason(values, codes, label_kind=problem_type.label_kind, categorical=categorical)

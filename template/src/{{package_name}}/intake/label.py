@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 import numpy as np
@@ -47,11 +47,22 @@ class LabelDecision:
 
 
 def decide_label(
-    column: pd.Series, *, label_kind: str, problem: str, positive: str | None
+    column: pd.Series,
+    *,
+    label_kind: str,
+    problem: str,
+    positive: str | None,
+    partial: bool = False,
 ) -> LabelDecision:
-    """The label decision for `column` under a problem type that needs `label_kind`."""
+    """The label decision for `column` under a problem type that needs `label_kind`.
+
+    `partial`: the problem type lives with unlabelled rows (anomaly detection),
+    so missing labels are allowed and the label is written `nullable`.
+    """
     name = str(column.name)
     missing = int(column.isna().sum())
+    if partial:
+        return _partial(column, label_kind=label_kind, problem=problem, positive=positive)
     if missing:
         raise InferenceError(
             f"the label '{name}' is missing in {missing} of {len(column)} rows; remove those "
@@ -65,6 +76,42 @@ def decide_label(
     # canonical text once per distinct value: a label column can have millions of rows
     texts = column.map({value: canonical_text(value) for value in column.unique()})
     return reader(column, texts, problem, positive)
+
+
+def unlabelled(name: str, rows: int) -> LabelDecision:
+    """The label of a table that has none yet: a nullable binary column, empty in every row."""
+    return LabelDecision(
+        spec={"name": name, "kind": "binary", "nullable": True},
+        codes=np.full(rows, np.nan),
+        reason="no labels yet: every row is unlabelled (the learner must not need labels)",
+    )
+
+
+def _partial(
+    column: pd.Series, *, label_kind: str, problem: str, positive: str | None
+) -> LabelDecision:
+    """A binary label that most rows lack: decided on the labelled rows, NaN for the rest."""
+    known = column.notna().to_numpy()
+    if not known.any():
+        return unlabelled(str(column.name), len(column))
+    texts = column[known].map({value: canonical_text(value) for value in column[known].unique()})
+    values = _distinct(texts)
+    if len(values) == 1 and values[0] in ("0", "1"):
+        decided = LabelDecision({"name": str(column.name), "kind": label_kind}, np.array([]), "")
+        codes = texts.to_numpy(dtype=float)
+    else:
+        decided = _binary(column[known], texts, problem, positive)
+        codes = decided.codes
+    every = np.full(len(column), np.nan)
+    every[known] = codes
+    share = known.mean()
+    return replace(
+        decided,
+        spec={**decided.spec, "nullable": True},
+        codes=every,
+        reason=f"{decided.reason or 'binary label (0/1)'}; {share:.1%} of rows labelled, the rest "
+        "unlabelled (nullable)",
+    )
 
 
 def _binary(

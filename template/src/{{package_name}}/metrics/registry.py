@@ -16,13 +16,14 @@ from typing import Literal
 
 import numpy as np
 
-from . import classification, ranking, regression
+from . import anomaly, classification, ranking, regression
 from ._base import Bootstrap, MetricMath, PerQuery
 
 Direction = Literal["higher", "lower"]
 
 BINARY, MULTICLASS = "binary_classification", "multiclass_classification"
 REGRESSION, RANKING = "regression", "ranking"
+ANOMALY = "anomaly_detection"
 
 
 def is_better(value: float, other: float, *, direction: str) -> bool:
@@ -107,6 +108,8 @@ _CATALOG: tuple[tuple[str, str, str, Direction, float | None, float | None, floa
     (RANKING, "map_at_k", "MAP@k", "higher", 0.0, 1.0, 0.40, False),
     (RANKING, "mrr", "MRR", "higher", 0.0, 1.0, 0.70, False),
     (RANKING, "recall_at_k", "recall@k", "higher", 0.0, 1.0, 0.50, False),
+    (ANOMALY, "pr_auc", "PR AUC (average precision)", "higher", 0.0, 1.0, 0.35, False),
+    (ANOMALY, "roc_auc", "ROC AUC", "higher", 0.0, 1.0, 0.75, False),
 )
 # The math lives with its family: the point value and how the bootstrap resamples it.
 _MATH: dict[str, dict[str, MetricMath]] = {
@@ -114,6 +117,7 @@ _MATH: dict[str, dict[str, MetricMath]] = {
     MULTICLASS: classification.MULTICLASS_MATH,
     REGRESSION: regression.REGRESSION_MATH,
     RANKING: ranking.RANKING_MATH,
+    ANOMALY: anomaly.ANOMALY_MATH,
 }
 METRICS: tuple[Metric, ...] = tuple(
     Metric(name, label, (problem,), direction, low, high, threshold, *_MATH[problem][name], scaled)
@@ -127,7 +131,7 @@ def metrics_for(problem_type: str) -> tuple[Metric, ...]:
 
 
 def get_metric(name: str, problem_type: str) -> Metric:
-    """The metric `name` of `problem_type`; multiclass log_loss shares the binary name."""
+    """The metric `name` of `problem_type` (log_loss, pr_auc and roc_auc are shared by name)."""
     named = [m for m in METRICS if m.name == name]
     if not named:
         raise KeyError(f"unknown metric '{name}'; known: {sorted({m.name for m in METRICS})}")
@@ -173,6 +177,8 @@ def check_inputs(
         classification._check_multiclass(y_true, y_score)
     elif problem_type == REGRESSION:
         regression._check_regression(y_true, y_score)
+    elif problem_type == ANOMALY:
+        classification._check_binary(*anomaly.labelled_rows(y_true, y_score))
     elif problem_type == RANKING:
         if groups is None:
             raise ValueError("ranking metrics need the query id of each row (groups)")

@@ -19,6 +19,7 @@ from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import pandas as pd
 
 from ..config import ProjectConfig
@@ -303,7 +304,7 @@ def _check_project(
         scored = cur_frame.loc[cur_frame["model_version"] == version, PREDICTION]
         overrides[PREDICTION] = scored
         notes[PREDICTION] = f"only the {len(scored)} logged rows scored by model {version} count"
-    return compare_frames(
+    report = compare_frames(
         ref_frame,
         cur_frame,
         config,
@@ -315,6 +316,10 @@ def _check_project(
         reference_overrides=reference_overrides,
         notes=notes,
     )
+    if model is None or PREDICTION not in overrides:
+        return report
+    scores = np.asarray(overrides[PREDICTION], dtype=float)
+    return replace(report, alert_rate=model.problem.alert_rate_check(scores))
 
 
 def _with_predictions(frame: pd.DataFrame, model: Any, config: ProjectConfig) -> pd.DataFrame:

@@ -32,6 +32,8 @@ class DriftReport:
     model_version: str | None = None
     performance: PerformanceResult | None = None
     ignored_columns: dict[str, str] = field(default_factory=dict)
+    # Anomaly detection: the logged alert rate against the alert budget.
+    alert_rate: dict[str, Any] = field(default_factory=dict)
     checked_at: str = field(default_factory=lambda: datetime.now(UTC).isoformat(timespec="seconds"))
     profiles: tuple[dict[str, ColumnProfile], dict[str, ColumnProfile]] = field(
         default=({}, {}), repr=False, compare=False
@@ -49,7 +51,7 @@ class DriftReport:
     @property
     def alert(self) -> bool:
         """True when someone should look: dataset drift or a drop of the primary metric."""
-        return self.dataset_drift or self.performance_drift
+        return self.dataset_drift or self.performance_drift or bool(self.alert_rate.get("drifted"))
 
     def summary(self) -> str:
         drifted = [c.name for c in self.columns if c.drifted]
@@ -65,6 +67,8 @@ class DriftReport:
             lines.append(f"Not judged (see status): {', '.join(unknown)}")
         if self.performance is not None:
             lines.append(self.performance.summary())
+        if self.alert_rate:
+            lines.append(self.alert_rate["summary"])
         verdict = "DRIFT" if self.dataset_drift else "no dataset drift"
         lines.append(f"Verdict: {verdict}")
         return "\n".join(lines)
@@ -84,5 +88,6 @@ class DriftReport:
             "current_source": self.current_source,
             "model_version": self.model_version,
             "ignored_columns": self.ignored_columns,
+            **({"alert_rate": self.alert_rate} if self.alert_rate else {}),
             "checked_at": self.checked_at,
         }

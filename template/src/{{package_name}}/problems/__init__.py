@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
+from .anomaly import AnomalyDetection
 from .base import ProblemError, ProblemType
 from .binary import BinaryClassification
 from .multiclass import MulticlassClassification
@@ -21,7 +22,13 @@ if TYPE_CHECKING:
 
 PROBLEM_TYPES: dict[str, type[Any]] = {
     problem.name: problem
-    for problem in (BinaryClassification, MulticlassClassification, Regression, Ranking)
+    for problem in (
+        BinaryClassification,
+        MulticlassClassification,
+        Regression,
+        Ranking,
+        AnomalyDetection,
+    )
 }
 
 __all__ = ["PROBLEM_TYPES", "ProblemError", "ProblemType", "build_problem"]

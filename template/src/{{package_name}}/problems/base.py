@@ -43,6 +43,8 @@ class ProblemType(Protocol):
     label_kind: ClassVar[str]  # the schema's `label.kind` this type expects
     prediction_kind: ClassVar[ValueKind]  # how monitoring treats the logged prediction
     grouped: ClassVar[bool]  # rows come in query groups that stay whole
+    explains_rows: ClassVar[bool]  # answers name each row's top contributing features
+    labels_optional: ClassVar[bool]  # learns without labels; most rows may lack one
     k: int  # the ranking cut-off (metrics that take one); 10 elsewhere
     rows_per_request: int  # rows one request scores: 1, or the candidates of a query
 
@@ -69,9 +71,23 @@ class ProblemType(Protocol):
     ) -> np.ndarray: ...
     def point_predictions(self, outputs: np.ndarray) -> np.ndarray: ...
     def logged_outputs(self, points: np.ndarray) -> np.ndarray: ...
-    def response_fields(self, outputs: np.ndarray) -> dict[str, Any]: ...
+    def trainable_rows(self, labels: np.ndarray) -> np.ndarray | None: ...
+    def fit_own_model(
+        self, matrix: np.ndarray, feature_names: list[str], *, seed: int
+    ) -> str | None: ...
+    def decision(self, validation_outputs: np.ndarray) -> dict[str, float]: ...
+    def with_decision(self, decision: dict[str, Any]) -> Self: ...
+    def operating_point(
+        self, labels: np.ndarray, outputs: np.ndarray, baseline_outputs: np.ndarray
+    ) -> dict[str, Any]: ...
+    def alert_rate_check(self, logged_points: np.ndarray) -> dict[str, Any]: ...
+    def response_fields(
+        self, outputs: np.ndarray, contributions: np.ndarray | None = None
+    ) -> dict[str, Any]: ...
     def response_field_types(self) -> dict[str, Any]: ...
-    def output_columns(self, outputs: np.ndarray) -> list[tuple[str, np.ndarray]]: ...
+    def output_columns(
+        self, outputs: np.ndarray, contributions: np.ndarray | None = None
+    ) -> list[tuple[str, np.ndarray]]: ...
     def figures(self, test: TestSet) -> list[Figure]: ...
     def score(
         self, metric: str, labels: np.ndarray, outputs: np.ndarray, groups: np.ndarray | None
@@ -87,6 +103,8 @@ class ProblemBase:
 
     name: ClassVar[str]
     grouped: ClassVar[bool] = False
+    explains_rows: ClassVar[bool] = False
+    labels_optional: ClassVar[bool] = False
     # What one served prediction is, as the OpenAPI document says it.
     prediction_meaning: ClassVar[str] = "The prediction"
 
@@ -106,6 +124,34 @@ class ProblemBase:
     def check_training_labels(self, labels: np.ndarray) -> None:
         """Raise `ProblemError` when the training labels cannot train this type."""
 
+    def trainable_rows(self, labels: np.ndarray) -> np.ndarray | None:
+        """A mask of the rows a supervised fit may use; None: every row (all are labelled)."""
+        return None
+
+    def fit_own_model(
+        self, matrix: np.ndarray, feature_names: list[str], *, seed: int
+    ) -> str | None:
+        """A model this type fits itself (a LightGBM model string); None: boost on the labels."""
+        return None
+
+    def decision(self, validation_outputs: np.ndarray) -> dict[str, float]:
+        """Settings fixed at training from the validation outputs (a threshold); stored."""
+        return {}
+
+    def with_decision(self, decision: dict[str, Any]) -> Self:
+        """This problem with a model's stored `decision` applied (loading the model)."""
+        return self
+
+    def operating_point(
+        self, labels: np.ndarray, outputs: np.ndarray, baseline_outputs: np.ndarray
+    ) -> dict[str, Any]:
+        """What the decision rule does on test rows, for the report; empty: nothing to add."""
+        return {}
+
+    def alert_rate_check(self, logged_points: np.ndarray) -> dict[str, Any]:
+        """The monitor's verdict on the logged predictions' alert rate; empty: no budget."""
+        return {}
+
     def point_predictions(self, outputs: np.ndarray) -> np.ndarray:
         """One number per row: what the prediction log and drift monitoring keep."""
         return np.asarray(outputs, dtype=np.float64)
@@ -114,7 +160,9 @@ class ProblemBase:
         """Model-shaped outputs rebuilt from logged point predictions (for metrics on the log)."""
         return np.asarray(points, dtype=np.float64)
 
-    def response_fields(self, outputs: np.ndarray) -> dict[str, Any]:
+    def response_fields(
+        self, outputs: np.ndarray, contributions: np.ndarray | None = None
+    ) -> dict[str, Any]:
         """The prediction part of a /predict response."""
         return {"predictions": np.asarray(outputs).tolist()}
 
@@ -123,7 +171,9 @@ class ProblemBase:
         meaning = f"{self.prediction_meaning} of each row, in request order"
         return {"predictions": (list[float], Field(description=meaning))}
 
-    def output_columns(self, outputs: np.ndarray) -> list[tuple[str, np.ndarray]]:
+    def output_columns(
+        self, outputs: np.ndarray, contributions: np.ndarray | None = None
+    ) -> list[tuple[str, np.ndarray]]:
         """Columns a batch run appends to each scored row."""
         return [("prediction", np.asarray(outputs, dtype=np.float64))]
 

@@ -116,7 +116,9 @@ class MulticlassClassification(ProblemBase):
         codes = np.clip(np.nan_to_num(points).astype(int), 0, self.n_classes - 1)
         return np.eye(self.n_classes)[codes]
 
-    def response_fields(self, outputs: np.ndarray) -> dict[str, Any]:
+    def response_fields(
+        self, outputs: np.ndarray, contributions: np.ndarray | None = None
+    ) -> dict[str, Any]:
         """The predicted class (its name when the schema names classes) and the probabilities."""
         fields: dict[str, Any] = {
             "predictions": self._class_of(outputs).tolist(),
@@ -144,7 +146,9 @@ class MulticlassClassification(ProblemBase):
             fields["classes"] = (list[str], Field(description="The class of each probability"))
         return fields
 
-    def output_columns(self, outputs: np.ndarray) -> list[tuple[str, np.ndarray]]:
+    def output_columns(
+        self, outputs: np.ndarray, contributions: np.ndarray | None = None
+    ) -> list[tuple[str, np.ndarray]]:
         """The class, and each class's probability (columns named by class id)."""
         columns = [("prediction", self._class_of(outputs))]
         columns += [(f"probability_{k}", outputs[:, k]) for k in range(outputs.shape[1])]

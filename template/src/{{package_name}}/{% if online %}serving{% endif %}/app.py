@@ -69,9 +69,10 @@ async def _start(state: ServingState) -> None:
         state.examples,
         state.payloads,
         model.schema,
-        config.problem_type,
+        model.problem,
         predict=predict,
         model_version=model.version,
+        explain=partial(model.contributions, num_threads=1),
     )
     bounds = prediction_bounds(_reference_predictions(model), problem=config.problem_type)
     state.metrics.predictions.reset(bounds)

@@ -105,11 +105,16 @@ def error_body(message: str, errors: list[dict[str, str]] | None = None) -> dict
 
 
 def predict_body(
-    problem: ProblemType, outputs: np.ndarray, *, model_version: str, request_id: str
+    problem: ProblemType,
+    outputs: np.ndarray,
+    contributions: np.ndarray | None = None,
+    *,
+    model_version: str,
+    request_id: str,
 ) -> dict[str, Any]:
-    """A `PredictResponse` as JSON-ready data."""
+    """A `PredictResponse` as JSON-ready data (`contributions`: rows x features, if explained)."""
     body: dict[str, Any] = {"model_version": model_version, "request_id": request_id}
-    body.update(problem.response_fields(outputs))
+    body.update(problem.response_fields(outputs, contributions))
     body["prediction_ids"] = prediction_ids(request_id, range(len(outputs)))
     return body
 

@@ -140,10 +140,18 @@ def build_router(payloads: PayloadModels, problem: ProblemType) -> APIRouter:
         check = check_rows(rows_to_columns(body.rows, model.schema.feature_names), model.schema)
         if not check.good.all():
             raise rule_violations(check, lambda row, name: f"rows.{row}.{name}")
-        outputs = await state.score(encode_columns(check.columns, model.schema))
+        matrix = encode_columns(check.columns, model.schema)
+        outputs = await state.score(matrix)
         request_id = _request_id(request)
         state.log(request_id, {**check.columns, **row_keys(body.rows, model.schema)}, outputs)
-        content = predict_body(problem, outputs, model_version=model.version, request_id=request_id)
+        explained = model.problem.explains_rows  # the model's problem: it knows its threshold
+        content = predict_body(
+            model.problem,
+            outputs,
+            model.contributions(matrix, num_threads=1) if explained else None,
+            model_version=model.version,
+            request_id=request_id,
+        )
         return _json(content, request_id)
 
     rank_model = payloads.rank
