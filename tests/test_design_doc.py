@@ -211,7 +211,8 @@ def reference_capacity(rendered: Rendered) -> dict[str, str]:
     answers = rendered.answers
     schema = yaml.safe_load((rendered.project / "configs" / "schema.yaml").read_text())
     n_features = len(schema["features"])
-    n_columns = n_features + 2 + (1 if schema.get("group_column") else 0)
+    ids = len(schema.get("id_columns") or [])
+    n_columns = n_features + 2 + (1 if schema.get("group_column") else 0) + ids
     rows_per_day = answers["rows_per_day"]
     expected: dict[str, str] = {}
     if answers["serving_mode"] == "online":

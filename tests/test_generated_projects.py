@@ -22,7 +22,12 @@ REPRESENTATIVE: dict[str, dict[str, Any]] = {
     "multiclass_batch": {"problem_type": "multiclass_classification", "serving_mode": "batch"},
     "regression_online": {"problem_type": "regression", "serving_mode": "online"},
     "ranking_online": {"problem_type": "ranking", "serving_mode": "online"},
-    "anomaly_batch": {"problem_type": "anomaly_detection", "serving_mode": "batch"},
+    # online, and without labels: serving, the Isolation Forest and the unjudged gate
+    "anomaly_online": {
+        "problem_type": "anomaly_detection",
+        "serving_mode": "online",
+        "labels_available": "none",
+    },
 }
 
 

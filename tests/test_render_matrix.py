@@ -122,7 +122,7 @@ def _render_matrix(template_repo: Path, root: Path) -> None:
 
 def test_matrix_covers_every_combination(matrix_root: Path) -> None:
     rendered = [p for p in matrix_root.iterdir() if p.is_dir()]  # .complete is a file
-    assert len(rendered) == len(MATRIX) + len(OPERATIONS) == 32
+    assert len(rendered) == len(MATRIX) + len(OPERATIONS) == 38
 
 
 def test_every_rendered_file_is_clean(matrix_root: Path) -> None:

@@ -255,8 +255,8 @@ def _score(
     )
     matrix = encode_columns({name: column[good] for name, column in columns.items()}, model.schema)
     problem = model.problem  # the model's problem: it knows the threshold set at training
-    contributions = model.contributions(matrix) if problem.explains_rows else None
-    for name, values in problem.output_columns(model.predict(matrix), contributions):
+    outputs = model.predict(matrix)
+    for name, values in problem.output_columns(outputs, model.explanations(matrix, outputs)):
         kept = kept.append_column(name, pa.array(values))
     run_id, rows = ids
     kept = kept.append_column("model_version", pa.array([model.version] * len(kept), pa.string()))

@@ -131,8 +131,8 @@ def estimate_capacity(
     Online: the service is assumed to run at `peak_rps` all day (an upper
     bound); each request scores one row, or `candidates_per_request` rows for
     ranking. Batch: each day's `rows_per_day` rows are scored once, within
-    `batch_deadline_minutes`. `n_extra_columns` counts the label, time and
-    group columns stored with each training row.
+    `batch_deadline_minutes`. `n_extra_columns` counts the label, time,
+    group and id columns stored with each training row.
 
     >>> estimate_capacity(serving_mode="online", rows_per_day=1000, n_features=8,
     ...                   peak_rps=10.0).requests_per_day
@@ -193,7 +193,7 @@ def capacity_from_config(config: ProjectConfig) -> Capacity:
         serving_mode=config.serving.mode,
         rows_per_day=config.data.rows_per_day,
         n_features=len(schema.features),
-        n_extra_columns=2 + (1 if schema.group_column else 0),
+        n_extra_columns=2 + len(schema.group_columns) + len(schema.id_columns),
         peak_rps=config.serving.peak_rps,
         candidates_per_request=problem.rows_per_request if problem.grouped else None,
         batch_deadline_minutes=config.batch.deadline_minutes,

@@ -72,9 +72,8 @@ class ProblemSection(_Section):
     n_classes: int | None = Field(default=None, ge=3)
     candidates_per_request: int | None = Field(default=None, ge=2)
     ranking_k: int | None = Field(default=None, ge=1)
-    # Anomaly detection: alerts a day people can triage, out of rows_per_day.
+    # Anomaly detection: alerts a day people can triage, out of data.rows_per_day.
     alert_budget_per_day: int | None = Field(default=None, ge=1)
-    rows_per_day: int | None = Field(default=None, ge=1)
     labels_available: Literal["none", "some", "most"] | None = None
     contamination: float | None = Field(default=None, gt=0, lt=0.5)
     learner: Literal["isolation_forest", "lightgbm"] | None = None
@@ -419,7 +418,9 @@ class ProjectConfig(_Section):
         """What varies by problem type (problems/): asked, never branched on."""
         from .problems import build_problem
 
-        return build_problem(self.problem.model_dump(), self.feature_schema)
+        # data.rows_per_day too: anomaly detection's alert budget is a share of it
+        settings = {**self.problem.model_dump(), "rows_per_day": self.data.rows_per_day}
+        return build_problem(settings, self.feature_schema)
 
     @cached_property
     def fingerprint(self) -> str:

@@ -126,6 +126,8 @@ def judge_candidate(config: ProjectConfig, version: str) -> PromotionDecision:
         gate_passed=passed,
     )
     champion_version = registry.promoted_version()
+    if candidate.problem.without_labels(test.labels):
+        return _unlabelled(base, champion_version)
     if not passed:
         return _with(base, reason=_gate_reason(base))
     if champion_version is None:
@@ -172,6 +174,23 @@ def judge_candidate(config: ProjectConfig, version: str) -> PromotionDecision:
     return _with(
         judged,
         reason=f"does not beat the champion: {interval}; the interval must lie wholly {need}",
+    )
+
+
+def _unlabelled(base: PromotionDecision, champion: str | None) -> PromotionDecision:
+    """No labelled test row: nothing to judge; the first model serves, later ones by hand."""
+    if champion is None:
+        return _with(
+            base,
+            promoted=True,
+            gate_passed=True,
+            reason="the first model, promoted unjudged: the test split has no labelled row",
+        )
+    return _with(
+        base,
+        champion=champion,
+        reason=f"not compared with champion {champion}: the test split has no labelled row; "
+        "label some alerts (labels ingest), or promote it by hand (models promote)",
     )
 
 

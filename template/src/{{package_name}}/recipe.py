@@ -19,6 +19,7 @@ import pandas as pd
 from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
 
 from .config import ProjectConfig
+from .problems import ProblemType
 from .problems.base import Baseline
 
 # Rows of the training data kept as the drift reference (features + prediction).
@@ -75,6 +76,33 @@ def lightgbm_params(config: ProjectConfig) -> tuple[dict[str, Any], int]:
 def labels_of(frame: pd.DataFrame, config: ProjectConfig) -> np.ndarray:
     """The label column, encoded the way the problem type trains on it."""
     return config.problem_type.encode_labels(frame[config.feature_schema.label.name].to_numpy())
+
+
+def usable_labels(problem: ProblemType, labels: np.ndarray) -> tuple[np.ndarray, np.ndarray | None]:
+    """Labels LightGBM can read, and row weights that leave out the rows a fit may not use.
+
+    Anomaly detection's supervised learner trains on the labelled rows only:
+    an unlabelled row gets weight 0 (and a placeholder label), so every engine
+    keeps its row order and only the weights differ. None: every row counts.
+    """
+    keep = problem.trainable_rows(labels)
+    if keep is None:
+        return labels, None
+    return np.where(keep, labels, 0.0), keep.astype(np.float64)
+
+
+def own_model(
+    problem: ProblemType, matrix: np.ndarray, config: ProjectConfig
+) -> lgb.Booster | None:
+    """The model a problem type fits itself (the Isolation Forest), as a booster; else None."""
+    text = problem.fit_own_model(
+        matrix, config.feature_schema.feature_names, seed=config.model.seed
+    )
+    if text is None:
+        return None
+    booster = lgb.Booster(model_str=text)
+    booster.best_iteration = booster.num_trees()
+    return booster
 
 
 def group_sizes(groups: np.ndarray) -> np.ndarray:

@@ -111,6 +111,22 @@ class LoadedModel:
         raw = self.booster.predict(matrix, pred_contrib=True, num_threads=threads)
         return np.asarray(raw)[:, : len(self.schema.features)]
 
+    def explanations(
+        self, matrix: np.ndarray, outputs: np.ndarray, *, num_threads: int | None = None
+    ) -> np.ndarray | None:
+        """Contributions for the rows the problem explains (anomaly alerts), zero elsewhere.
+
+        None when the problem type explains no row. Only the chosen rows pay
+        for TreeSHAP, which costs far more than the prediction itself.
+        """
+        if not self.problem.explains_rows:
+            return None
+        chosen = self.problem.rows_to_explain(outputs)
+        explained = np.zeros((len(matrix), len(self.schema.features)))
+        if chosen.any():
+            explained[chosen] = self.contributions(matrix[chosen], num_threads=num_threads)
+        return explained
+
     def predict_baseline(self, matrix: np.ndarray) -> np.ndarray:
         """The stored baseline's output, shaped like `predict`."""
         matrix = np.asarray(matrix, dtype=np.float64)

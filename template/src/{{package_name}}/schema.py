@@ -29,6 +29,8 @@ def canonical_text(value: Any) -> str | None:
     """
     if value is None or (isinstance(value, float | np.floating) and math.isnan(value)):
         return None
+    if type(value).__name__ == "NAType":  # pandas' NA (nullable columns, Ray Data batches)
+        return None
     if isinstance(value, str):
         return value
     if isinstance(value, bool | np.bool_):
@@ -157,7 +159,7 @@ class LabelSpec(BaseModel):
         raw = values.tolist() if hasattr(values, "tolist") else list(values)
         if not self.classes:
             try:
-                return np.array([math.nan if v is None else v for v in raw], dtype=np.float64)
+                return np.array([math.nan if _missing(v) else v for v in raw], dtype=np.float64)
             except (TypeError, ValueError):
                 raise SchemaError(
                     f"label '{self.name}' holds text, but configs/schema.yaml lists no "

@@ -21,8 +21,15 @@ from ..batch import BatchResult, ScoreOptions, score_chunked
 from ..config import ProjectConfig
 from ..evaluation.results import TestSet
 from ..features import categorical_indices, encode_frame
-from ..problems import ProblemType
-from ..recipe import FittedModel, boost, group_sizes, labels_of, lightgbm_params
+from ..recipe import (
+    FittedModel,
+    boost,
+    group_sizes,
+    labels_of,
+    lightgbm_params,
+    own_model,
+    usable_labels,
+)
 from ..registry import LoadedModel
 from ..validation import validate_frame
 
@@ -76,9 +83,11 @@ class MemoryEngine:
             groups = None
             if schema.group_column:
                 groups = group_sizes(frame[schema.group_column].to_numpy())
+            labels, weights = usable_labels(problem, labels)
             return lgb.Dataset(
                 matrix,
                 label=labels,
+                weight=weights,
                 group=groups,
                 feature_name=schema.feature_names,
                 categorical_feature=categorical_indices(schema),
@@ -86,15 +95,10 @@ class MemoryEngine:
             )
 
         started = time.perf_counter()
-        own_model = problem.fit_own_model(x_train, schema.feature_names, seed=config.model.seed)
-        if own_model is not None:  # a model the problem type fits itself (Isolation Forest)
-            booster = lgb.Booster(model_str=own_model)
-            booster.best_iteration = booster.num_trees()
-        else:
-            train_set = dataset(*_trainable(problem, x_train, y_train, splits.train))
-            validation_set = dataset(
-                *_trainable(problem, x_valid, y_valid, splits.validation), reference=train_set
-            )
+        booster = own_model(problem, x_train, config)  # the Isolation Forest, or None
+        if booster is None:
+            train_set = dataset(x_train, y_train, splits.train)
+            validation_set = dataset(x_valid, y_valid, splits.validation, reference=train_set)
             booster = boost(config, train_set, validation_set, show_progress=show_progress)
         seconds = time.perf_counter() - started
         outputs = np.asarray(booster.predict(x_valid, num_threads=config.model.num_threads))
@@ -145,16 +149,6 @@ class MemoryEngine:
         self, input_path: Path, output_path: Path, **options: Unpack[ScoreOptions]
     ) -> BatchResult:
         return score_chunked(self.config, input_path, output_path, **options)
-
-
-def _trainable(
-    problem: ProblemType, matrix: np.ndarray, labels: np.ndarray, frame: pd.DataFrame
-) -> tuple[np.ndarray, np.ndarray, pd.DataFrame]:
-    """The rows a supervised fit may use (anomaly detection: the labelled ones)."""
-    keep = problem.trainable_rows(labels)
-    if keep is None:
-        return matrix, labels, frame
-    return matrix[keep], labels[keep], frame.loc[keep]
 
 
 def _groups(frame: pd.DataFrame, config: ProjectConfig) -> np.ndarray | None:

@@ -23,7 +23,12 @@ from ..metrics import UndefinedMetricWarning, bootstrap_interval, get_metric
 from ..registry import LoadedModel, ModelRegistry
 from .model_card import write_model_card
 from .report import write_html
-from .results import EvaluationResult, TestSet, finite_or_none, release_gate
+from .results import (
+    EvaluationResult,
+    TestSet,
+    finite_or_none,
+    release_gate,
+)
 
 MISSING_SLICE = "(missing)"
 
@@ -79,7 +84,10 @@ def evaluate_model(
     passed = release_gate(
         value, baseline=baseline, threshold=config.metric.threshold, direction=primary.direction
     )
-    result = replace(result, gate_passed=passed)
+    if model.problem.without_labels(test.labels):
+        result = replace(result, gate_passed=True, unjudged=True)
+    else:
+        result = replace(result, gate_passed=passed)
     if write_reports:
         result = write_evaluation_reports(config, result, test, model)
     return result

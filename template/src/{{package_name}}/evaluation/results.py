@@ -51,6 +51,7 @@ class EvaluationResult:
     reports: dict[str, str] = field(default_factory=dict)
     # What the decision rule does on the test rows (anomaly detection: the alert budget).
     operating_point: dict[str, Any] = field(default_factory=dict)
+    unjudged: bool = False  # no labelled test row (anomaly detection without labels)
 
     @property
     def reaches_threshold(self) -> bool:
@@ -88,16 +89,25 @@ class EvaluationResult:
     def summary(self) -> str:
         verdict = "PASSED" if self.gate_passed else "FAILED"
         sign = ">=" if self.direction == "higher" else "<="
+        if self.unjudged:
+            verdict = "PASSED UNJUDGED"
         lines = [
             f"Model {self.version} on {self.rows} test rows:",
             f"  {self.metric} = {self.value:.4f} (95% CI {self.ci_low:.4f} to {self.ci_high:.4f})",
             f"  baseline {self.baseline:.4f}, lift {self.lift:+.1%}",
             f"  gate: {self.metric} {sign} {self.threshold}: "
             f"{'yes' if self.reaches_threshold else 'NO'}; beats the baseline: "
-            f"{'yes' if self.beats_baseline else 'NO'} -> {verdict}",
+            f"{'yes' if self.beats_baseline else 'NO'} -> {verdict}"
+            if not self.unjudged
+            else f"  gate: nothing to judge {self.metric} on -> {verdict}",
         ]
         lines += [f"  {name} = {value:.4f}" for name, value in self.secondary.items()]
         lines += [f"  {line}" for line in self.operating_point.get("summary", [])]
+        if self.unjudged:
+            lines.append(
+                "  no labelled row in the test split: quality is not measured and the gate "
+                "passes unjudged; label some alerts (`labels ingest`) so the next model is judged"
+            )
         return "\n".join(lines)
 
 

@@ -55,8 +55,11 @@ def anomaly_roc_auc(y_true: np.ndarray, y_score: np.ndarray) -> float:
 def labelled_counts(
     y_true: np.ndarray, y_score: np.ndarray, *, max_bins: int | None = None
 ) -> tuple[np.ndarray, np.ndarray]:
-    """`score_counts` of the labelled rows (the bootstrap resamples these)."""
-    return score_counts(*labelled_rows(y_true, y_score), max_bins=max_bins)
+    """`score_counts` of the labelled rows (the bootstrap resamples these); none: empty."""
+    y_true, y_score = labelled_rows(y_true, y_score)
+    if len(y_true) == 0:  # no labelled row: every resample is undefined
+        return np.zeros(0), np.zeros(0)
+    return score_counts(y_true, y_score, max_bins=max_bins)
 
 
 @dataclass(frozen=True)

@@ -194,5 +194,7 @@ def _score_ordered(
     """Draw the (score bin, label) cell counts; the metric follows from them."""
     cells = np.column_stack([negatives, positives]).ravel()
     n = int(cells.sum())
+    if n == 0:  # no row to resample (anomaly detection without labels): undefined
+        return np.full(resamples, np.nan)
     draws = rng.multinomial(n, cells / n, size=resamples).astype(np.float64)
     return from_counts(draws[:, 0::2], draws[:, 1::2])

@@ -44,8 +44,11 @@ if TYPE_CHECKING:
 # once the window is big enough to expect this many alerts.
 ALERT_RATE_LOW, ALERT_RATE_HIGH = 0.25, 2.0
 MIN_EXPECTED_ALERTS = 20
-# The least share of anomalies in rows drawn from a team's schema (synthetic.py).
+# The least share of anomalies in rows drawn from a team's schema (synthetic.py),
+# and planted in the sample world: enough that a small sample's test split still
+# holds labelled faults to measure on.
 SYNTHETIC_SHARE = 0.05
+MIN_SAMPLE_SHARE = 0.02
 MACHINES = ["pump", "compressor", "press", "conveyor"]
 # MAD -> standard deviation for normal data.
 MAD_SCALE = 1.4826
@@ -84,7 +87,7 @@ class AnomalyDetection(ProblemBase):
         if problem.alert_budget_per_day >= problem.rows_per_day:
             raise ProblemError(
                 f"problem.alert_budget_per_day ({problem.alert_budget_per_day}) must be less than "
-                f"problem.rows_per_day ({problem.rows_per_day}); otherwise every row is an alert"
+                f"data.rows_per_day ({problem.rows_per_day}); otherwise every row is an alert"
             )
         return problem
 
@@ -204,6 +207,18 @@ class AnomalyDetection(ProblemBase):
             ),
         }
 
+    def score(
+        self, metric: str, labels: np.ndarray, outputs: np.ndarray, groups: np.ndarray | None
+    ) -> float:
+        """The metric on the labelled rows; NaN, quietly, when no row is labelled.
+
+        No labels is a normal state here (`labels_available: none`), not a
+        surprise worth a warning on every call.
+        """
+        if self.without_labels(labels):
+            return float("nan")
+        return super().score(metric, labels, outputs, groups)
+
     # ------------------------------------------------------------ baseline ---
 
     def fit_baseline(
@@ -258,6 +273,10 @@ class AnomalyDetection(ProblemBase):
 
     # ------------------------------------------------------------- outputs ---
 
+    def rows_to_explain(self, outputs: np.ndarray) -> np.ndarray:
+        """The alerts: the rows someone will look at, and ask why."""
+        return self.flags(outputs)
+
     def flags(self, outputs: np.ndarray) -> np.ndarray:
         threshold = np.inf if self.threshold is None else self.threshold
         return np.asarray(outputs, dtype=float) >= threshold
@@ -285,7 +304,10 @@ class AnomalyDetection(ProblemBase):
             ),
             "top_features": (
                 list[list[str]],
-                Field(description="Per row, the features that pushed its score up the most"),
+                Field(
+                    description="Per alert, the features that pushed its score up the most "
+                    "(empty for rows that are not alerts)"
+                ),
             ),
         }
 
@@ -330,9 +352,9 @@ def _number(value: float) -> float | None:
 
 
 def reviewed(rng: np.random.Generator, anomalous: np.ndarray, labels_available: str) -> np.ndarray:
-    """Which rows someone labelled: alerts get looked at more often than quiet rows."""
+    """Which rows someone labelled: alerts more often than quiet rows (none: no row at all)."""
     chance_anomaly, chance_normal = {
-        "none": (0.3, 0.05),
+        "none": (0.0, 0.0),
         "some": (0.6, 0.2),
         "most": (0.97, 0.95),
     }[labels_available]
@@ -368,7 +390,8 @@ def sensor_world(
     pressure = lookup(machine, {"pump": 6.0, "compressor": 9.0, "press": 20.0, "conveyor": 2.0})
     pressure = pressure * (0.85 + 0.3 * load) + rng.normal(0, 0.3, n)
 
-    kind = np.where(rng.random(n) < contamination, rng.integers(1, 3, n), 0)
+    share = max(contamination, MIN_SAMPLE_SHARE)
+    kind = np.where(rng.random(n) < share, rng.integers(1, 3, n), 0)
     spike = kind == 1
     which = rng.integers(0, 2, n)
     vibration = np.where(spike & (which == 0), vibration * rng.uniform(3.5, 6.0, n), vibration)

@@ -81,6 +81,8 @@ class ProblemType(Protocol):
         self, labels: np.ndarray, outputs: np.ndarray, baseline_outputs: np.ndarray
     ) -> dict[str, Any]: ...
     def alert_rate_check(self, logged_points: np.ndarray) -> dict[str, Any]: ...
+    def rows_to_explain(self, outputs: np.ndarray) -> np.ndarray: ...
+    def without_labels(self, labels: np.ndarray) -> bool: ...
     def response_fields(
         self, outputs: np.ndarray, contributions: np.ndarray | None = None
     ) -> dict[str, Any]: ...
@@ -147,6 +149,18 @@ class ProblemBase:
     ) -> dict[str, Any]:
         """What the decision rule does on test rows, for the report; empty: nothing to add."""
         return {}
+
+    def without_labels(self, labels: np.ndarray) -> bool:
+        """True when a type that learns without labels has no labelled row here.
+
+        Quality cannot be measured then: the gate says so instead of failing,
+        the first model is promoted, and later ones only by hand (promotion.py).
+        """
+        return self.labels_optional and not np.isfinite(np.asarray(labels, dtype=float)).any()
+
+    def rows_to_explain(self, outputs: np.ndarray) -> np.ndarray:
+        """Which rows get their top contributing features (when `explains_rows`)."""
+        return np.ones(len(outputs), dtype=bool)
 
     def alert_rate_check(self, logged_points: np.ndarray) -> dict[str, Any]:
         """The monitor's verdict on the logged predictions' alert rate; empty: no budget."""

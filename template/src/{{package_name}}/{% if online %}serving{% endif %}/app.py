@@ -72,7 +72,7 @@ async def _start(state: ServingState) -> None:
         model.problem,
         predict=predict,
         model_version=model.version,
-        explain=partial(model.contributions, num_threads=1),
+        explain=partial(model.explanations, num_threads=1),
     )
     bounds = prediction_bounds(_reference_predictions(model), problem=config.problem_type)
     state.metrics.predictions.reset(bounds)

@@ -102,13 +102,13 @@ def answer_examples(
     *,
     predict: Callable[[np.ndarray], np.ndarray],
     model_version: str,
-    explain: Callable[[np.ndarray], np.ndarray] | None = None,
+    explain: Callable[[np.ndarray, np.ndarray], np.ndarray | None] | None = None,
 ) -> Examples:
     """The examples with the model's answers, scored as the handlers score requests."""
     body: Any = payloads.predict.model_validate(examples.predict)
     matrix = _encoded(rows_to_columns(body.rows, schema.feature_names), schema)
     outputs = predict(matrix)
-    contributions = explain(matrix) if explain is not None and problem.explains_rows else None
+    contributions = explain(matrix, outputs) if explain is not None else None
     ids = {"model_version": model_version, "request_id": EXAMPLE_REQUEST_ID}
     answer = predict_body(problem, outputs, contributions, **ids)
     answered = replace(examples, predict_answer=answer)

@@ -144,11 +144,10 @@ def build_router(payloads: PayloadModels, problem: ProblemType) -> APIRouter:
         outputs = await state.score(matrix)
         request_id = _request_id(request)
         state.log(request_id, {**check.columns, **row_keys(body.rows, model.schema)}, outputs)
-        explained = model.problem.explains_rows  # the model's problem: it knows its threshold
         content = predict_body(
-            model.problem,
+            model.problem,  # the model's problem: it knows the threshold set at training
             outputs,
-            model.contributions(matrix, num_threads=1) if explained else None,
+            model.explanations(matrix, outputs, num_threads=1),
             model_version=model.version,
             request_id=request_id,
         )

@@ -108,7 +108,7 @@ def score_file(
         "version": model.version,
         "run_id": run_id,
         "schema": model.schema,
-        "problem": config.problem_type,
+        "problem": model.problem,  # the model's: it knows the threshold set at training
     }
     try:
         with ray_session(config):
@@ -220,11 +220,22 @@ def _check_and_score(batch: pd.DataFrame, *, settings: dict[str, Any]) -> pd.Dat
     model = lgb.Booster(model_str=settings["model_text"])
     width = model.num_model_per_iteration()
     output = np.full((len(batch), width), np.nan)
+    contributions = None
     if good.any():
         columns = {name: values[good] for name, values in check.columns.items()}
         matrix = encode_columns(columns, schema)
         output[good] = np.asarray(model.predict(matrix, num_threads=1)).reshape(-1, width)
-    for name, values in problem.output_columns(output if width > 1 else output[:, 0]):
+    if problem.explains_rows:  # the top features of the rows it explains (alerts)
+        contributions = np.zeros((len(batch), len(schema.features)))
+        chosen = good & problem.rows_to_explain(output[:, 0])
+        if chosen.any():
+            rows = encode_columns(
+                {name: values[chosen] for name, values in check.columns.items()}, schema
+            )
+            raw = model.predict(rows, pred_contrib=True, num_threads=1)
+            contributions[chosen] = np.asarray(raw)[:, : len(schema.features)]
+    scored = output if width > 1 else output[:, 0]
+    for name, values in problem.output_columns(scored, contributions):
         result[name] = np.where(good, values, -1) if values.dtype.kind == "i" else values
     result["model_version"] = settings["version"]
     result["run_id"] = settings["run_id"]

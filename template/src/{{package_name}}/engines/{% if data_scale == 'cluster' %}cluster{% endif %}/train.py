@@ -22,8 +22,16 @@ import ray.train
 from ray.train.lightgbm import LightGBMTrainer
 
 from ...config import ProjectConfig
-from ...features import categorical_indices
-from ...recipe import FittedModel, best_rounds_only, group_sizes, lightgbm_params
+from ...features import categorical_indices, encode_frame
+from ...problems.base import Baseline
+from ...recipe import (
+    FittedModel,
+    best_rounds_only,
+    group_sizes,
+    lightgbm_params,
+    own_model,
+    usable_labels,
+)
 from ..partitioned import BASELINE_ROWS, file_digest, fit_sample_baseline, window_start
 from .datasets import (
     BASELINE,
@@ -59,6 +67,24 @@ def fit_on_ray(config: ProjectConfig, *, show_progress: bool = True) -> FittedMo
         baseline = fit_sample_baseline(config, sample)
         params, rounds = lightgbm_params(config)
         started = time.perf_counter()
+        # The Isolation Forest grows each tree on a few hundred rows: the sample is plenty.
+        forest = own_model(config.problem_type, encode_frame(sample, schema), config)
+        if forest is not None:
+            validation = _validation_scores(
+                datasets["validation"].to_pandas(), forest, baseline, config
+            )
+            return _fitted(
+                config,
+                forest,
+                baseline,
+                sample,
+                validation,
+                cuts,
+                files,
+                params,
+                seconds=time.perf_counter() - started,
+                workers=workers,
+            )
         trainer = LightGBMTrainer(
             _train_worker,
             train_loop_config={
@@ -92,9 +118,38 @@ def fit_on_ray(config: ProjectConfig, *, show_progress: bool = True) -> FittedMo
         booster = lgb.Booster(model_file=str(Path(folder) / MODEL_FILE))
         validation = pd.read_parquet(Path(folder) / VALIDATION_FILE)
     booster.best_iteration = int((result.metrics or {}).get("best_iteration", 0))
+    return _fitted(
+        config,
+        best_rounds_only(booster),
+        baseline,
+        sample,
+        validation,
+        cuts,
+        files,
+        params,
+        seconds=seconds,
+        workers=workers,
+    )
+
+
+def _fitted(
+    config: ProjectConfig,
+    booster: lgb.Booster,
+    baseline: Baseline,
+    sample: pd.DataFrame,
+    validation: pd.DataFrame,
+    cuts: Any,
+    files: Any,
+    params: dict[str, Any],
+    *,
+    seconds: float,
+    workers: int,
+) -> FittedModel:
+    """The fit's result from the validation scores (PREDICTION and BASELINE columns)."""
+    schema = config.feature_schema
     group = schema.group_column
     return FittedModel(
-        booster=best_rounds_only(booster),
+        booster=booster,
         baseline=baseline,
         train_sample=sample[[*schema.feature_names, *schema.group_columns]],
         validation_labels=config.problem_type.encode_labels(
@@ -116,6 +171,18 @@ def fit_on_ray(config: ProjectConfig, *, show_progress: bool = True) -> FittedMo
     )
 
 
+def _validation_scores(
+    validation: pd.DataFrame, booster: lgb.Booster, baseline: Baseline, config: ProjectConfig
+) -> pd.DataFrame:
+    """Labels (and query ids) of the encoded validation split, with model and baseline output."""
+    schema = config.feature_schema
+    matrix = validation[schema.feature_names].to_numpy(dtype=np.float64)
+    scores = validation[[schema.label.name, *schema.group_columns]].copy()
+    scores[PREDICTION] = booster.predict(matrix, num_threads=config.model.num_threads)
+    scores[BASELINE] = config.problem_type.predict_baseline(baseline, matrix)
+    return scores
+
+
 def _sample(dataset: Any, rows: int, config: ProjectConfig) -> pd.DataFrame:
     """A uniform sample of about BASELINE_ROWS training rows, collected on the driver."""
     fraction = min(1.0, 1.2 * BASELINE_ROWS / max(rows, 1))
@@ -134,9 +201,12 @@ def _train_worker(settings: dict[str, Any]) -> None:
 
     def dataset(frame: pd.DataFrame, reference: lgb.Dataset | None = None) -> lgb.Dataset:
         groups = settings["group"]
+        labels = frame[settings["label"]].to_numpy(dtype=np.float64)
+        labels, weights = usable_labels(settings["problem"], labels)
         return lgb.Dataset(
             frame[settings["features"]].to_numpy(dtype=np.float64),
-            label=frame[settings["label"]].to_numpy(dtype=np.float64),
+            label=labels,
+            weight=weights,
             group=group_sizes(frame[groups].to_numpy()) if groups else None,
             reference=reference,
             feature_name=settings["features"],

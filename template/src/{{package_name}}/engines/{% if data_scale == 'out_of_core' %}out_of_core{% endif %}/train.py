@@ -18,26 +18,34 @@ import pandas as pd
 from ...config import ProjectConfig
 from ...features import categorical_indices, encode_frame
 from ...problems.base import Baseline
-from ...recipe import FittedModel, boost, group_sizes, lightgbm_params
+from ...recipe import (
+    FittedModel,
+    boost,
+    group_sizes,
+    lightgbm_params,
+    own_model,
+    usable_labels,
+)
 from ..partitioned import BASELINE_ROWS, file_digest, fit_sample_baseline, window_start
 from .tables import ParquetSequence, iter_chunks, prepare, read_column, sample_rows
 
 
 def fit_out_of_core(config: ProjectConfig, *, show_progress: bool = True) -> FittedModel:
     """Prepare the splits with Polars, train from row groups, score the validation split."""
-    schema = config.feature_schema
+    schema, problem = config.feature_schema, config.problem_type
     prepared = prepare(config, splits=("train", "validation"))
     train_file, validation_file = prepared.files["train"], prepared.files["validation"]
     categorical = categorical_indices(schema)
 
     def dataset(path: Any, reference: lgb.Dataset | None = None) -> lgb.Dataset:
-        labels = read_column(path, schema.label.name)
+        labels, weights = usable_labels(problem, read_column(path, schema.label.name))
         groups = None
         if schema.group_column:
             groups = group_sizes(read_column(path, schema.group_column))
         return lgb.Dataset(
             ParquetSequence(path, config),
             label=labels,
+            weight=weights,
             group=groups,
             reference=reference,
             feature_name=schema.feature_names,
@@ -48,16 +56,19 @@ def fit_out_of_core(config: ProjectConfig, *, show_progress: bool = True) -> Fit
     started = time.perf_counter()
     sample = sample_rows(train_file, BASELINE_ROWS, seed=config.model.seed)
     baseline = fit_sample_baseline(config, sample)
-    train_set = dataset(train_file)
-    validation_set = dataset(validation_file, reference=train_set)
-    booster = boost(
-        config,
-        train_set,
-        validation_set,
-        show_progress=show_progress,
-        description="Training LightGBM (out of core)",
-    )
-    del train_set, validation_set
+    # The Isolation Forest grows each tree on a few hundred rows: the sample is plenty.
+    booster = own_model(problem, encode_frame(sample, schema), config)
+    if booster is None:
+        train_set = dataset(train_file)
+        validation_set = dataset(validation_file, reference=train_set)
+        booster = boost(
+            config,
+            train_set,
+            validation_set,
+            show_progress=show_progress,
+            description="Training LightGBM (out of core)",
+        )
+        del train_set, validation_set
     seconds = time.perf_counter() - started
     validation, model_output, baseline_output = _validation_predictions(
         config, validation_file, booster, baseline
