@@ -44,11 +44,13 @@ if TYPE_CHECKING:
 # once the window is big enough to expect this many alerts.
 ALERT_RATE_LOW, ALERT_RATE_HIGH = 0.25, 2.0
 MIN_EXPECTED_ALERTS = 20
-# The least share of anomalies in rows drawn from a team's schema (synthetic.py),
-# and planted in the sample world: enough that a small sample's test split still
-# holds labelled faults to measure on.
+# The least share of anomalies in rows drawn from a team's schema (synthetic.py).
 SYNTHETIC_SHARE = 0.05
-MIN_SAMPLE_SHARE = 0.02
+# The sample world plants `contamination` of its rows as faults, but at least
+# this many (up to this share), so a small sample's test split still holds
+# labelled faults to measure on.
+MIN_SAMPLE_FAULTS = 50
+MAX_SAMPLE_SHARE = 0.05
 MACHINES = ["pump", "compressor", "press", "conveyor"]
 # MAD -> standard deviation for normal data.
 MAD_SCALE = 1.4826
@@ -390,7 +392,7 @@ def sensor_world(
     pressure = lookup(machine, {"pump": 6.0, "compressor": 9.0, "press": 20.0, "conveyor": 2.0})
     pressure = pressure * (0.85 + 0.3 * load) + rng.normal(0, 0.3, n)
 
-    share = max(contamination, MIN_SAMPLE_SHARE)
+    share = min(max(contamination, MIN_SAMPLE_FAULTS / max(n, 1)), MAX_SAMPLE_SHARE)
     kind = np.where(rng.random(n) < share, rng.integers(1, 3, n), 0)
     spike = kind == 1
     which = rng.integers(0, 2, n)
