@@ -31,6 +31,15 @@ TEMPLATE_ROOT = Path(__file__).resolve().parents[1]
 TEMPLATE_PARTS = ("copier.yml", "template", "hooks", "includes")
 CACHE_DIR = Path(os.environ.get("TEMPLATE_TEST_CACHE", TEMPLATE_ROOT / ".cache"))
 
+# Every problem type the template offers, in the order copier.yml lists them.
+PROBLEM_TYPES = (
+    "binary_classification",
+    "multiclass_classification",
+    "regression",
+    "ranking",
+    "anomaly_detection",
+)
+
 # Counts shown at the end of the run (see pytest_terminal_summary).
 STATS: Counter[str] = Counter()
 

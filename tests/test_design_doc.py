@@ -20,15 +20,8 @@ import yaml
 from markdown_it import MarkdownIt
 from markdown_it.token import Token
 
-from conftest import ProjectEnv, generate, run_project_tests
+from conftest import PROBLEM_TYPES, ProjectEnv, generate, run_project_tests
 
-PROBLEM_TYPES = (
-    "binary_classification",
-    "multiclass_classification",
-    "regression",
-    "ranking",
-    "anomaly_detection",
-)
 MODES = ("online", "batch")
 SECTIONS = [
     "1. Problem",

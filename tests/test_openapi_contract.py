@@ -29,15 +29,8 @@ from pathlib import Path
 
 import pytest
 
-from conftest import STATS, ProjectEnv, generate, run_project_tests
+from conftest import PROBLEM_TYPES, STATS, ProjectEnv, generate, run_project_tests
 
-PROBLEM_TYPES = (
-    "binary_classification",
-    "multiclass_classification",
-    "regression",
-    "ranking",
-    "anomaly_detection",
-)
 CHECKS = (
     "not_a_server_error",
     "status_code_conformance",

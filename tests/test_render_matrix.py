@@ -20,7 +20,7 @@ from typing import Any
 import pytest
 import yaml
 
-from conftest import STATS, built_once, generate
+from conftest import PROBLEM_TYPES, STATS, built_once, generate
 
 # The default project slug (and command name) of each problem type.
 DEFAULT_SLUGS = {
@@ -30,13 +30,6 @@ DEFAULT_SLUGS = {
     "ranking": "search-ranking",
     "anomaly_detection": "sensor-watch",
 }
-PROBLEM_TYPES = (
-    "binary_classification",
-    "multiclass_classification",
-    "regression",
-    "ranking",
-    "anomaly_detection",
-)
 SERVING_MODES = ("online", "batch")
 SCALE_TIERS = ("memory", "out_of_core", "cluster")
 MATRIX = list(itertools.product(PROBLEM_TYPES, SERVING_MODES, SCALE_TIERS))

@@ -11,6 +11,7 @@ depends on the threshold, not on the scores alone: `operating_point` below.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 
@@ -109,6 +110,87 @@ def budget_threshold(scores: np.ndarray, alert_share: float) -> float:
         raise ValueError("no finite scores to set an alert threshold on")
     alerts = min(max(round(alert_share * len(scores)), 1), len(scores))
     return float(scores[len(scores) - alerts])
+
+
+# The alert-rate monitor: alarm outside these multiples of the budget's share,
+# once the window is big enough to expect this many alerts.
+ALERT_RATE_LOW, ALERT_RATE_HIGH = 0.25, 2.0
+MIN_EXPECTED_ALERTS = 20
+
+
+def budget_report(
+    labels: np.ndarray,
+    outputs: np.ndarray,
+    baseline_outputs: np.ndarray,
+    *,
+    budget: int,
+    rows_per_day: int,
+    threshold: float | None,
+) -> dict[str, Any]:
+    """The evaluation's `operating_point`: the alert budget on the test rows.
+
+    Like for like: model and baseline each flag the budget's share of these
+    rows. Then the model's own threshold, set on validation rows, says how
+    many alerts a day it would really raise.
+    """
+    share = budget / rows_per_day
+    model = operating_point(labels, outputs, budget_threshold(outputs, share))
+    base = operating_point(labels, baseline_outputs, budget_threshold(baseline_outputs, share))
+    report: dict[str, Any] = {
+        "alert_budget_per_day": budget,
+        "rows_per_day": rows_per_day,
+        "alerts_at_budget": model.alerts,
+        "precision_at_budget": _number(model.precision),
+        "recall_at_budget": _number(model.recall),
+        "baseline_precision_at_budget": _number(base.precision),
+        "baseline_recall_at_budget": _number(base.recall),
+    }
+    lines = [
+        f"at the alert budget ({model.alerts} of {model.rows} rows): precision "
+        f"{model.precision:.3f} (baseline {base.precision:.3f}), recall {model.recall:.3f} "
+        f"(baseline {base.recall:.3f}), on the labelled rows"
+    ]
+    if threshold is not None:
+        served = operating_point(labels, outputs, threshold)
+        per_day = served.alert_rate * rows_per_day
+        report.update(
+            alert_threshold=threshold, alert_rate=served.alert_rate, alerts_per_day=per_day
+        )
+        lines.append(
+            f"threshold {threshold:.4f} (set on validation rows): alert rate "
+            f"{served.alert_rate:.4%}, about {per_day:,.0f} alerts a day vs a budget of {budget:,}"
+        )
+    return {**report, "summary": lines}
+
+
+def alert_rate_verdict(scores: np.ndarray, threshold: float, share: float) -> dict[str, Any]:
+    """The monitor's verdict on logged scores: alerts against the budget's `share` of rows.
+
+    Drifted when the rate is over ALERT_RATE_HIGH times the share or under
+    ALERT_RATE_LOW times it, once the window holds enough rows to expect
+    MIN_EXPECTED_ALERTS alerts.
+    """
+    rate = float(np.mean(np.asarray(scores, dtype=float) >= threshold))
+    ratio = rate / share
+    judged = len(scores) * share >= MIN_EXPECTED_ALERTS
+    drifted = judged and not (ALERT_RATE_LOW <= ratio <= ALERT_RATE_HIGH)
+    verdict = "DRIFT" if drifted else ("ok" if judged else "too few rows to judge")
+    return {
+        "rate": rate,
+        "budget_share": share,
+        "ratio": ratio,
+        "rows": len(scores),
+        "drifted": drifted,
+        "summary": (
+            f"Alert rate: {rate:.4%} of {len(scores)} logged rows, {ratio:.2f}x the budget's "
+            f"{share:.4%} (alarm outside {ALERT_RATE_LOW}x to {ALERT_RATE_HIGH}x): {verdict}"
+        ),
+    }
+
+
+def _number(value: float) -> float | None:
+    """JSON has no NaN: an undefined rate is null."""
+    return float(value) if np.isfinite(value) else None
 
 
 ANOMALY_MATH: dict[str, MetricMath] = {

@@ -24,7 +24,7 @@ import numpy as np
 import pandas as pd
 from pydantic import Field
 
-from ..metrics.anomaly import budget_threshold, operating_point
+from ..metrics.anomaly import alert_rate_verdict, budget_report, budget_threshold
 from ..schema import FeatureSchema, LabelSpec
 from .base import (
     Baseline,
@@ -40,10 +40,6 @@ from .base import (
 if TYPE_CHECKING:
     from ..evaluation.results import TestSet
 
-# The alert-rate monitor: alarm outside these multiples of the budget's share,
-# once the window is big enough to expect this many alerts.
-ALERT_RATE_LOW, ALERT_RATE_HIGH = 0.25, 2.0
-MIN_EXPECTED_ALERTS = 20
 # The least share of anomalies in rows drawn from a team's schema (synthetic.py).
 SYNTHETIC_SHARE = 0.05
 # The sample world plants `contamination` of its rows as faults, but at least
@@ -144,70 +140,21 @@ class AnomalyDetection(ProblemBase):
     def operating_point(
         self, labels: np.ndarray, outputs: np.ndarray, baseline_outputs: np.ndarray
     ) -> dict[str, Any]:
-        """Precision and recall at the alert budget (model vs baseline) and the alert rate.
-
-        Like for like: model and baseline each flag the budget's share of these
-        rows. Then the model's own threshold, set on validation rows, says how
-        many alerts a day it would really raise.
-        """
-        model = operating_point(labels, outputs, budget_threshold(outputs, self.alert_share))
-        base = operating_point(
-            labels, baseline_outputs, budget_threshold(baseline_outputs, self.alert_share)
+        """Precision and recall at the alert budget (model vs baseline) and the alert rate."""
+        return budget_report(
+            labels,
+            outputs,
+            baseline_outputs,
+            budget=self.alert_budget_per_day,
+            rows_per_day=self.rows_per_day,
+            threshold=self.threshold,
         )
-        point: dict[str, Any] = {
-            "alert_budget_per_day": self.alert_budget_per_day,
-            "rows_per_day": self.rows_per_day,
-            "alerts_at_budget": model.alerts,
-            "precision_at_budget": _number(model.precision),
-            "recall_at_budget": _number(model.recall),
-            "baseline_precision_at_budget": _number(base.precision),
-            "baseline_recall_at_budget": _number(base.recall),
-        }
-        lines = [
-            f"at the alert budget ({model.alerts} of {model.rows} rows): precision "
-            f"{model.precision:.3f} (baseline {base.precision:.3f}), recall {model.recall:.3f} "
-            f"(baseline {base.recall:.3f}), on the labelled rows"
-        ]
-        if self.threshold is not None:
-            served = operating_point(labels, outputs, self.threshold)
-            per_day = served.alert_rate * self.rows_per_day
-            point.update(
-                alert_threshold=self.threshold,
-                alert_rate=served.alert_rate,
-                alerts_per_day=per_day,
-            )
-            lines.append(
-                f"threshold {self.threshold:.4f} (set on validation rows): alert rate "
-                f"{served.alert_rate:.4%}, about {per_day:,.0f} alerts a day vs a budget of "
-                f"{self.alert_budget_per_day:,}"
-            )
-        return {**point, "summary": lines}
 
     def alert_rate_check(self, logged_points: np.ndarray) -> dict[str, Any]:
-        """Alerts among the logged rows vs the budget: too many swamps people, none is blind.
-
-        Drifted when the rate is over twice the budget's share or under a
-        quarter of it, once the window holds enough rows to expect 20 alerts.
-        """
+        """Alerts among the logged rows vs the budget: too many swamps people, none is blind."""
         if self.threshold is None or len(logged_points) == 0:
             return {}
-        rate = float(np.mean(np.asarray(logged_points, dtype=float) >= self.threshold))
-        ratio = rate / self.alert_share
-        judged = len(logged_points) * self.alert_share >= MIN_EXPECTED_ALERTS
-        drifted = judged and not (ALERT_RATE_LOW <= ratio <= ALERT_RATE_HIGH)
-        verdict = "DRIFT" if drifted else ("ok" if judged else "too few rows to judge")
-        return {
-            "rate": rate,
-            "budget_share": self.alert_share,
-            "ratio": ratio,
-            "rows": len(logged_points),
-            "drifted": drifted,
-            "summary": (
-                f"Alert rate: {rate:.4%} of {len(logged_points)} logged rows, {ratio:.2f}x the "
-                f"budget's {self.alert_share:.4%} (alarm outside {ALERT_RATE_LOW}x to "
-                f"{ALERT_RATE_HIGH}x): {verdict}"
-            ),
-        }
+        return alert_rate_verdict(logged_points, self.threshold, self.alert_share)
 
     def score(
         self, metric: str, labels: np.ndarray, outputs: np.ndarray, groups: np.ndarray | None
@@ -346,11 +293,6 @@ class AnomalyDetection(ProblemBase):
             ("Precision-recall curve (labelled rows)", plots.precision_recall, (y, p)),
             ("Score distribution", plots.score_histogram, (test.predictions, self.threshold)),
         ]
-
-
-def _number(value: float) -> float | None:
-    """JSON has no NaN: an undefined rate is null."""
-    return float(value) if np.isfinite(value) else None
 
 
 def reviewed(rng: np.random.Generator, anomalous: np.ndarray, labels_available: str) -> np.ndarray:
