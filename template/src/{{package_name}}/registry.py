@@ -104,33 +104,51 @@ class LoadedModel:
 
     def contributions(self, matrix: np.ndarray, *, num_threads: int | None = None) -> np.ndarray:
         """Each feature's contribution to each row's raw score (TreeSHAP), rows x features."""
-        matrix = np.asarray(matrix, dtype=np.float64)
-        if len(matrix) == 0:
-            return np.empty((0, len(self.schema.features)))
-        threads = num_threads or self.num_threads
-        raw = self.booster.predict(matrix, pred_contrib=True, num_threads=threads)
-        return np.asarray(raw)[:, : len(self.schema.features)]
+        return feature_contributions(self.booster, matrix, num_threads or self.num_threads)
 
     def explanations(
         self, matrix: np.ndarray, outputs: np.ndarray, *, num_threads: int | None = None
     ) -> np.ndarray | None:
-        """Contributions for the rows the problem explains (anomaly alerts), zero elsewhere.
-
-        None when the problem type explains no row. Only the chosen rows pay
-        for TreeSHAP, which costs far more than the prediction itself.
-        """
-        if not self.problem.explains_rows:
-            return None
-        chosen = self.problem.rows_to_explain(outputs)
-        explained = np.zeros((len(matrix), len(self.schema.features)))
-        if chosen.any():
-            explained[chosen] = self.contributions(matrix[chosen], num_threads=num_threads)
-        return explained
+        """Contributions for the rows the problem explains (anomaly alerts); see `explain_rows`."""
+        threads = num_threads or self.num_threads
+        return explain_rows(self.booster, self.problem, matrix, outputs, num_threads=threads)
 
     def predict_baseline(self, matrix: np.ndarray) -> np.ndarray:
         """The stored baseline's output, shaped like `predict`."""
         matrix = np.asarray(matrix, dtype=np.float64)
         return self.problem.predict_baseline(self.metadata["baseline"], matrix)
+
+
+def feature_contributions(booster: lgb.Booster, matrix: np.ndarray, num_threads: int) -> np.ndarray:
+    """Each feature's contribution to each row's raw score (TreeSHAP), rows x features."""
+    matrix = np.asarray(matrix, dtype=np.float64)
+    features = booster.num_feature()
+    if len(matrix) == 0:
+        return np.empty((0, features))
+    raw = booster.predict(matrix, pred_contrib=True, num_threads=num_threads)
+    return np.asarray(raw)[:, :features]  # the last column is the expected value
+
+
+def explain_rows(
+    booster: lgb.Booster,
+    problem: ProblemType,
+    matrix: np.ndarray,
+    outputs: np.ndarray,
+    *,
+    num_threads: int,
+) -> np.ndarray | None:
+    """Contributions for the rows the problem explains (anomaly alerts), zero elsewhere.
+
+    None when the problem type explains no row. Only the chosen rows pay for
+    TreeSHAP, which costs far more than the prediction itself.
+    """
+    if not problem.explains_rows:
+        return None
+    chosen = problem.rows_to_explain(outputs)
+    explained = np.zeros((len(matrix), booster.num_feature()))
+    if chosen.any():
+        explained[chosen] = feature_contributions(booster, matrix[chosen], num_threads)
+    return explained
 
 
 class ModelRegistry:

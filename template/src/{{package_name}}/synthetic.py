@@ -53,8 +53,8 @@ def schema_world(
     frame[schema.label.name] = schema.label.decode(codes) if schema.label.classes else codes
     if groups is not None and schema.group_column:
         frame[schema.group_column] = groups
-    for index, name in enumerate(schema.id_columns):
-        frame[name] = [f"{name}-{index}-{row:07d}" for row in range(rows)]
+    for name, made_up in identifiers(schema, rows).items():
+        frame[name] = made_up
     if schema.time_column:
         moments = rng.random(rows if groups is None else int(groups.max()) + 1)
         moments = moments if groups is None else moments[groups]
@@ -62,6 +62,14 @@ def schema_world(
     if schema.order_columns:
         frame = frame.sort_values(schema.order_columns, kind="stable")
     return frame.reset_index(drop=True)
+
+
+def identifiers(schema: FeatureSchema, rows: int) -> dict[str, list[str]]:
+    """A distinct made-up value per row for each id column of the schema."""
+    return {
+        name: [f"{name}-{index}-{row:07d}" for row in range(rows)]
+        for index, name in enumerate(schema.id_columns)
+    }
 
 
 def _feature(

@@ -23,12 +23,7 @@ from ..metrics import UndefinedMetricWarning, bootstrap_interval, get_metric
 from ..registry import LoadedModel, ModelRegistry
 from .model_card import write_model_card
 from .report import write_html
-from .results import (
-    EvaluationResult,
-    TestSet,
-    finite_or_none,
-    release_gate,
-)
+from .results import EvaluationResult, TestSet, finite_or_none, release_gate
 
 MISSING_SLICE = "(missing)"
 
@@ -81,13 +76,12 @@ def evaluate_model(
         rows=len(test.frame),
         operating_point=model.problem.operating_point(test.labels, test.predictions, test.baseline),
     )
-    passed = release_gate(
+    # Without a labelled test row there is nothing to judge: the gate passes unjudged.
+    unjudged = model.problem.without_labels(test.labels)
+    passed = unjudged or release_gate(
         value, baseline=baseline, threshold=config.metric.threshold, direction=primary.direction
     )
-    if model.problem.without_labels(test.labels):
-        result = replace(result, gate_passed=True, unjudged=True)
-    else:
-        result = replace(result, gate_passed=passed)
+    result = replace(result, gate_passed=passed, unjudged=unjudged)
     if write_reports:
         result = write_evaluation_reports(config, result, test, model)
     return result

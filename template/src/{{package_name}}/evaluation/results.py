@@ -89,17 +89,18 @@ class EvaluationResult:
     def summary(self) -> str:
         verdict = "PASSED" if self.gate_passed else "FAILED"
         sign = ">=" if self.direction == "higher" else "<="
-        if self.unjudged:
-            verdict = "PASSED UNJUDGED"
+        gate = (
+            f"  gate: nothing to judge {self.metric} on -> PASSED UNJUDGED"
+            if self.unjudged
+            else f"  gate: {self.metric} {sign} {self.threshold}: "
+            f"{'yes' if self.reaches_threshold else 'NO'}; beats the baseline: "
+            f"{'yes' if self.beats_baseline else 'NO'} -> {verdict}"
+        )
         lines = [
             f"Model {self.version} on {self.rows} test rows:",
             f"  {self.metric} = {self.value:.4f} (95% CI {self.ci_low:.4f} to {self.ci_high:.4f})",
             f"  baseline {self.baseline:.4f}, lift {self.lift:+.1%}",
-            f"  gate: {self.metric} {sign} {self.threshold}: "
-            f"{'yes' if self.reaches_threshold else 'NO'}; beats the baseline: "
-            f"{'yes' if self.beats_baseline else 'NO'} -> {verdict}"
-            if not self.unjudged
-            else f"  gate: nothing to judge {self.metric} on -> {verdict}",
+            gate,
         ]
         lines += [f"  {name} = {value:.4f}" for name, value in self.secondary.items()]
         lines += [f"  {line}" for line in self.operating_point.get("summary", [])]

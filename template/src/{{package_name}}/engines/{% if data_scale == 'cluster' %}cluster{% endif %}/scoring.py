@@ -25,7 +25,7 @@ from ... import batch as batch_module
 from ...config import ProjectConfig
 from ...evaluation.results import TestSet
 from ...predlog import prediction_ids as predlog_ids
-from ...registry import LoadedModel, ModelRegistry
+from ...registry import LoadedModel, ModelRegistry, explain_rows
 from ...schema import FeatureSchema
 from ...tables import sniff_csv
 from ...validation import check_rows
@@ -220,20 +220,15 @@ def _check_and_score(batch: pd.DataFrame, *, settings: dict[str, Any]) -> pd.Dat
     model = lgb.Booster(model_str=settings["model_text"])
     width = model.num_model_per_iteration()
     output = np.full((len(batch), width), np.nan)
-    contributions = None
+    # the top features of the rows the problem explains (alerts); rejected rows: none
+    contributions = np.zeros((len(batch), len(schema.features))) if problem.explains_rows else None
     if good.any():
         columns = {name: values[good] for name, values in check.columns.items()}
         matrix = encode_columns(columns, schema)
         output[good] = np.asarray(model.predict(matrix, num_threads=1)).reshape(-1, width)
-    if problem.explains_rows:  # the top features of the rows it explains (alerts)
-        contributions = np.zeros((len(batch), len(schema.features)))
-        chosen = good & problem.rows_to_explain(output[:, 0])
-        if chosen.any():
-            rows = encode_columns(
-                {name: values[chosen] for name, values in check.columns.items()}, schema
-            )
-            raw = model.predict(rows, pred_contrib=True, num_threads=1)
-            contributions[chosen] = np.asarray(raw)[:, : len(schema.features)]
+        if contributions is not None:
+            explained = explain_rows(model, problem, matrix, output[good, 0], num_threads=1)
+            contributions[good] = explained
     scored = output if width > 1 else output[:, 0]
     for name, values in problem.output_columns(scored, contributions):
         result[name] = np.where(good, values, -1) if values.dtype.kind == "i" else values

@@ -22,17 +22,16 @@ import ray.train
 from ray.train.lightgbm import LightGBMTrainer
 
 from ...config import ProjectConfig
-from ...features import categorical_indices, encode_frame
+from ...features import categorical_indices
 from ...problems.base import Baseline
 from ...recipe import (
     FittedModel,
     best_rounds_only,
     group_sizes,
     lightgbm_params,
-    own_model,
     usable_labels,
 )
-from ..partitioned import BASELINE_ROWS, file_digest, fit_sample_baseline, window_start
+from ..partitioned import BASELINE_ROWS, file_digest, fit_on_sample, window_start
 from .datasets import (
     BASELINE,
     PREDICTION,
@@ -56,7 +55,6 @@ def fit_on_ray(config: ProjectConfig, *, show_progress: bool = True) -> FittedMo
         source, files = read_source(config)
         cuts = compute_cuts(source, config)
         workers = worker_count(config)
-        grouped = config.problem_type.grouped  # queries stay whole: no splitting by row
         # Materialised (in the object store, spilled to disk when full) before the
         # workers take their CPUs, so preparation never waits for a CPU they hold.
         datasets = {
@@ -64,89 +62,16 @@ def fit_on_ray(config: ProjectConfig, *, show_progress: bool = True) -> FittedMo
             for name in ("train", "validation")
         }
         sample = _sample(raw_split(source, config, cuts, "train"), cuts.rows["train"], config)
-        baseline = fit_sample_baseline(config, sample)
-        params, rounds = lightgbm_params(config)
+        params = lightgbm_params(config)[0]
         started = time.perf_counter()
-        # The Isolation Forest grows each tree on a few hundred rows: the sample is plenty.
-        forest = own_model(config.problem_type, encode_frame(sample, schema), config)
-        if forest is not None:
+        baseline, booster = fit_on_sample(config, sample)
+        if booster is None:  # the problem type fits no model of its own: boost on Ray
+            booster, validation = _boost_on_ray(config, datasets, baseline, workers)
+        else:
             validation = _validation_scores(
-                datasets["validation"].to_pandas(), forest, baseline, config
+                datasets["validation"].to_pandas(), booster, baseline, config
             )
-            return _fitted(
-                config,
-                forest,
-                baseline,
-                sample,
-                validation,
-                cuts,
-                files,
-                params,
-                seconds=time.perf_counter() - started,
-                workers=workers,
-            )
-        trainer = LightGBMTrainer(
-            _train_worker,
-            train_loop_config={
-                "params": params,
-                "rounds": rounds,
-                "early_stopping_rounds": config.model.early_stopping_rounds,
-                "features": schema.feature_names,
-                "categorical": categorical_indices(schema),
-                "label": schema.label.name,
-                "group": schema.group_column,
-                "baseline": baseline,
-                "problem": config.problem_type,
-            },
-            datasets=datasets,
-            # Grouped rows: every worker sees the whole split and keeps its queries (by hash).
-            dataset_config=ray.train.DataConfig(datasets_to_split=[] if grouped else ["train"]),
-            scaling_config=ray.train.ScalingConfig(
-                num_workers=workers, resources_per_worker={"CPU": 1}
-            ),
-            run_config=ray.train.RunConfig(
-                name=f"lightgbm-{time.strftime('%Y%m%dT%H%M%S')}",
-                storage_path=config.data.ray_storage
-                or str(config.data_dir.resolve() / "ray_results"),
-            ),
-        )
-        result = trainer.fit()
         seconds = time.perf_counter() - started
-    if result.checkpoint is None:
-        raise RuntimeError(f"Ray training ended without a model: {result.error}")
-    with result.checkpoint.as_directory() as folder:
-        booster = lgb.Booster(model_file=str(Path(folder) / MODEL_FILE))
-        validation = pd.read_parquet(Path(folder) / VALIDATION_FILE)
-    booster.best_iteration = int((result.metrics or {}).get("best_iteration", 0))
-    return _fitted(
-        config,
-        best_rounds_only(booster),
-        baseline,
-        sample,
-        validation,
-        cuts,
-        files,
-        params,
-        seconds=seconds,
-        workers=workers,
-    )
-
-
-def _fitted(
-    config: ProjectConfig,
-    booster: lgb.Booster,
-    baseline: Baseline,
-    sample: pd.DataFrame,
-    validation: pd.DataFrame,
-    cuts: Any,
-    files: Any,
-    params: dict[str, Any],
-    *,
-    seconds: float,
-    workers: int,
-) -> FittedModel:
-    """The fit's result from the validation scores (PREDICTION and BASELINE columns)."""
-    schema = config.feature_schema
     group = schema.group_column
     return FittedModel(
         booster=booster,
@@ -169,6 +94,47 @@ def _fitted(
         params=params,
         engine={"name": "ray", "ray_workers": workers},
     )
+
+
+def _boost_on_ray(
+    config: ProjectConfig, datasets: dict[str, Any], baseline: Baseline, workers: int
+) -> tuple[lgb.Booster, pd.DataFrame]:
+    """LightGBMTrainer over the workers: the booster, cut to its best round, and validation."""
+    schema = config.feature_schema
+    params, rounds = lightgbm_params(config)
+    grouped = config.problem_type.grouped  # queries stay whole: no splitting by row
+    trainer = LightGBMTrainer(
+        _train_worker,
+        train_loop_config={
+            "params": params,
+            "rounds": rounds,
+            "early_stopping_rounds": config.model.early_stopping_rounds,
+            "features": schema.feature_names,
+            "categorical": categorical_indices(schema),
+            "label": schema.label.name,
+            "group": schema.group_column,
+            "baseline": baseline,
+            "problem": config.problem_type,
+        },
+        datasets=datasets,
+        # Grouped rows: every worker sees the whole split and keeps its queries (by hash).
+        dataset_config=ray.train.DataConfig(datasets_to_split=[] if grouped else ["train"]),
+        scaling_config=ray.train.ScalingConfig(
+            num_workers=workers, resources_per_worker={"CPU": 1}
+        ),
+        run_config=ray.train.RunConfig(
+            name=f"lightgbm-{time.strftime('%Y%m%dT%H%M%S')}",
+            storage_path=config.data.ray_storage or str(config.data_dir.resolve() / "ray_results"),
+        ),
+    )
+    result = trainer.fit()
+    if result.checkpoint is None:
+        raise RuntimeError(f"Ray training ended without a model: {result.error}")
+    with result.checkpoint.as_directory() as folder:
+        booster = lgb.Booster(model_file=str(Path(folder) / MODEL_FILE))
+        validation = pd.read_parquet(Path(folder) / VALIDATION_FILE)
+    booster.best_iteration = int((result.metrics or {}).get("best_iteration", 0))
+    return best_rounds_only(booster), validation
 
 
 def _validation_scores(

@@ -23,10 +23,9 @@ from ...recipe import (
     boost,
     group_sizes,
     lightgbm_params,
-    own_model,
     usable_labels,
 )
-from ..partitioned import BASELINE_ROWS, file_digest, fit_sample_baseline, window_start
+from ..partitioned import BASELINE_ROWS, file_digest, fit_on_sample, window_start
 from .tables import ParquetSequence, iter_chunks, prepare, read_column, sample_rows
 
 
@@ -55,10 +54,8 @@ def fit_out_of_core(config: ProjectConfig, *, show_progress: bool = True) -> Fit
 
     started = time.perf_counter()
     sample = sample_rows(train_file, BASELINE_ROWS, seed=config.model.seed)
-    baseline = fit_sample_baseline(config, sample)
-    # The Isolation Forest grows each tree on a few hundred rows: the sample is plenty.
-    booster = own_model(problem, encode_frame(sample, schema), config)
-    if booster is None:
+    baseline, booster = fit_on_sample(config, sample)
+    if booster is None:  # the problem type fits no model of its own: boost on the labels
         train_set = dataset(train_file)
         validation_set = dataset(validation_file, reference=train_set)
         booster = boost(
