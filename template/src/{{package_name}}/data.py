@@ -20,7 +20,7 @@ import pandas as pd
 from .config import ProjectConfig
 from .drifting import apply_drift, check_drift_date
 from .schema import FeatureSchema, SchemaError
-from .synthetic import schema_world
+from .synthetic import identifiers, schema_world
 from .tables import SAMPLE_FILE, DataError, read_table
 from .validation import validate_frame
 
@@ -90,13 +90,23 @@ def prepare_dataset(frame: pd.DataFrame, schema: FeatureSchema) -> pd.DataFrame:
     """A table as read from disk -> times parsed, checked against `schema`, label encoded."""
     if schema.time_column and schema.time_column in frame.columns:
         frame[schema.time_column] = parse_times(frame[schema.time_column], schema)
-    if schema.label.nullable and schema.label.name not in frame.columns:
-        frame[schema.label.name] = np.nan  # a table without labels yet (anomaly detection)
+    frame = with_label_column(frame, schema)
     validate_frame(frame, schema, require_label=True)
     frame[schema.label.name] = schema.label.encode(frame[schema.label.name])
     if schema.order_columns:
         frame = frame.sort_values(schema.order_columns, kind="stable")
     return frame.reset_index(drop=True)
+
+
+def with_label_column(frame: pd.DataFrame, schema: FeatureSchema) -> pd.DataFrame:
+    """`frame`, with an all-empty label column when the label may be empty and it has none.
+
+    A table without labels yet (anomaly detection before anyone reviewed an
+    alert) is a valid table: every row is simply unlabelled.
+    """
+    if schema.label.nullable and schema.label.name not in frame.columns:
+        frame[schema.label.name] = np.nan
+    return frame
 
 
 def dataset_path(config: ProjectConfig) -> Path:
@@ -236,8 +246,8 @@ def _fit_to_schema(
     frame[schema.label.name] = schema.label.decode(labels) if schema.label.classes else labels
     if schema.group_column:
         frame = frame.rename(columns={"_group": schema.group_column})
-    for name in schema.id_columns:
-        if name not in frame.columns:
-            frame[name] = [f"{name}-{row:07d}" for row in range(n)]
+    for name, values in identifiers(schema, n).items():
+        if name not in frame.columns:  # an id column added to the sample schema
+            frame[name] = values
     columns = [*schema.input_columns, *schema.id_columns, schema.label.name]
     return frame[columns]

@@ -18,7 +18,7 @@ from rich.table import Table
 
 from .config import ProjectConfig
 from .console import new_table
-from .data import dataset_path, parse_times
+from .data import dataset_path, parse_times, with_label_column
 from .schema import SchemaError
 from .tables import DataError, read_table
 from .validation import Finding, check_rows
@@ -60,8 +60,8 @@ def check_data_file(config: ProjectConfig, source: Path | None = None) -> DataCh
     Raises `DataError` when the file cannot be read at all.
     """
     path = source or dataset_path(config)
-    frame = read_table(path)
     schema = config.feature_schema
+    frame = with_label_column(read_table(path), schema)
     schema_file = config.path(config.paths.schema_file)
     if frame.empty:
         raise DataError(f"{path} has a header but no rows")
@@ -90,10 +90,15 @@ def check_data_file(config: ProjectConfig, source: Path | None = None) -> DataCh
 def _label_findings(
     config: ProjectConfig, frame: pd.DataFrame, missing: list[str]
 ) -> list[Finding]:
-    """Classes that never appear: a model cannot learn a class it never sees."""
+    """Classes that never appear: a model cannot learn a class it never sees.
+
+    Not for a problem type that learns without labels (anomaly detection):
+    there an empty or one-class label column is a normal state, and training
+    names what its learner needs.
+    """
     label = config.feature_schema.label
     count = label.class_count
-    if label.name in missing or count is None:
+    if label.name in missing or count is None or config.problem_type.labels_optional:
         return []
     try:
         codes = label.encode(frame[label.name])
