@@ -38,6 +38,7 @@ PROBLEM_TYPES = (
     "regression",
     "ranking",
     "anomaly_detection",
+    "forecasting",
 )
 
 # Counts shown at the end of the run (see pytest_terminal_summary).

@@ -275,6 +275,7 @@ METRICS_OF = {
     "regression": ["rmse", "mae", "mape", "r2"],
     "ranking": ["ndcg_at_k", "map_at_k", "mrr", "recall_at_k"],
     "anomaly_detection": ["pr_auc", "roc_auc"],
+    "forecasting": ["mase", "smape", "rmsse"],
 }
 # What a reader must be able to find in the definitions, per problem type.
 CONVENTIONS = {
@@ -284,6 +285,7 @@ CONVENTIONS = {
     "ranking": ["gain 2^rel - 1", "min(k, relevant items", "left out of the average",
                 "average over all orders of the tied candidates", "k is not used"],
     "anomaly_detection": ["labelled rows only", "one class only"],
+    "forecasting": ["in-sample seasonal naive error", "the scale cancels", "P10-P90"],
 }  # fmt: skip
 
 

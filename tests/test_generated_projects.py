@@ -28,6 +28,8 @@ REPRESENTATIVE: dict[str, dict[str, Any]] = {
         "serving_mode": "online",
         "labels_available": "none",
     },
+    # batch: `forecast` for every series is the common way forecasts are used
+    "forecasting_batch": {"problem_type": "forecasting", "serving_mode": "batch"},
 }
 
 

@@ -62,6 +62,12 @@ INVALID: list[tuple[dict[str, Any], str]] = [
     ),
     ({"problem_type": "anomaly_detection", "contamination": 0.6}, "strictly between 0 and 0.5"),
     ({"problem_type": "anomaly_detection", "labels_available": "lots"}, "'lots' is not in"),
+    ({"problem_type": "forecasting", "forecast_horizon": 0}, "at least 1 period ahead"),
+    ({"problem_type": "forecasting", "forecast_horizon": 500}, "at most 400"),
+    ({"problem_type": "forecasting", "seasonal_period": 1}, "at least 2 periods long"),
+    ({"problem_type": "forecasting", "n_series": 0}, "at least 1 series"),
+    ({"problem_type": "forecasting", "forecast_frequency": "minute"}, "'minute' is not in"),
+    ({"problem_type": "forecasting", "data_scale": "cluster"}, "memory tier in this release"),
     ({"label_delay_days": -1}, "label delay cannot be negative, got -1 days"),
     ({"label_delay_days": 4000}, "more than ten years"),
     ({"why_ml": ["repetitive", "vibes"]}, "vibes"),
@@ -204,6 +210,10 @@ def test_questions_use_the_public_answer_keys_in_order() -> None:
         "alert_budget_per_day",
         "labels_available",
         "contamination",
+        "forecast_frequency",
+        "forecast_horizon",
+        "seasonal_period",
+        "n_series",
         "why_ml",
         "primary_metric",
         "metric_threshold",
@@ -267,6 +277,7 @@ DEFAULT_NAMES = {
     "regression": ("Delivery Time", "delivery-time", "delivery_time"),
     "ranking": ("Search Ranking", "search-ranking", "search_ranking"),
     "anomaly_detection": ("Sensor Watch", "sensor-watch", "sensor_watch"),
+    "forecasting": ("Demand Forecast", "demand-forecast", "demand_forecast"),
 }
 
 

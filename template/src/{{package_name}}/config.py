@@ -78,6 +78,20 @@ class ProblemSection(_Section):
     contamination: float | None = Field(default=None, gt=0, lt=0.5)
     learner: Literal["isolation_forest", "lightgbm"] | None = None
     top_features: int = Field(default=3, ge=1)
+    # Forecasting: periods ahead, how often a series has a value, the season, and
+    # how many series production forecasts.
+    forecast_horizon: int | None = Field(default=None, ge=1, le=400)
+    forecast_frequency: Literal["hour", "day", "week", "month"] | None = None
+    seasonal_period: int | None = Field(default=None, ge=2, le=400)
+    n_series: int | None = Field(default=None, ge=1)
+    # Forecasting: the long table (one row per series and period) the examples are
+    # built from; null: the sample's demand history. Its columns, and the
+    # covariates known in advance for every period.
+    history_source: str | None = None
+    series_column: str = "series_id"
+    timestamp_column: str = "timestamp"
+    target_column: str = "units_sold"
+    covariates: list[str] = Field(default_factory=lambda: ["promo", "holiday"])
     # Days until an outcome is known; not a model setting (left out of the fingerprint).
     label_delay_days: int = Field(default=1, ge=0)
 

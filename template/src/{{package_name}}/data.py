@@ -21,11 +21,8 @@ from .config import ProjectConfig
 from .drifting import apply_drift, check_drift_date
 from .schema import FeatureSchema, SchemaError
 from .synthetic import identifiers, schema_world
-from .tables import SAMPLE_FILE, DataError, read_table
+from .tables import SAMPLE_DAYS, SAMPLE_FILE, SAMPLE_START, DataError, read_table
 from .validation import validate_frame
-
-SAMPLE_START = pd.Timestamp("2025-01-01", tz="UTC")
-SAMPLE_DAYS = 180
 
 
 @dataclass(frozen=True)
@@ -172,7 +169,20 @@ def time_split(frame: pd.DataFrame, config: ProjectConfig) -> Splits:
     """Split by time: the oldest rows train, the newest test. Queries stay whole."""
     schema = config.feature_schema
     ordered = frame.sort_values(schema.order_columns, kind="stable").reset_index(drop=True)
-    return _cut(ordered, config)
+    splits = _cut(ordered, config)
+    # A row whose label only became known after the next split began would teach the
+    # future (a forecast example whose target lies past the cut): left out.
+    problem, time = config.problem_type, schema.time_column
+    train = problem.known_by(splits.train, splits.validation[time].min())
+    validation = problem.known_by(splits.validation, splits.test[time].min())
+    kept = (("train", train, splits.train), ("validation", validation, splits.validation))
+    for name, part, before in kept:
+        if len(part) < 10:
+            raise DataError(
+                f"the {name} split keeps {len(part)} of its {len(before)} rows once rows "
+                "whose label lies past the next split are left out; more data is needed"
+            )
+    return Splits(train.reset_index(drop=True), validation.reset_index(drop=True), splits.test)
 
 
 def random_split(frame: pd.DataFrame, config: ProjectConfig) -> Splits:
@@ -240,8 +250,10 @@ def _fit_to_schema(
             values = pd.Series(rng.uniform(low, high, size=n))
         frame[spec.name] = values
     days = frame.pop("_day")
+    exact = frame.pop("_time") if "_time" in frame.columns else None  # forecast origins
     if schema.time_column:
-        frame[schema.time_column] = SAMPLE_START + pd.to_timedelta(days * SAMPLE_DAYS, unit="D")
+        offsets = pd.to_timedelta(days * SAMPLE_DAYS, unit="D")
+        frame[schema.time_column] = exact if exact is not None else SAMPLE_START + offsets
     labels = frame.pop("_label")
     frame[schema.label.name] = schema.label.decode(labels) if schema.label.classes else labels
     if schema.group_column:

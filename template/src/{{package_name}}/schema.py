@@ -77,6 +77,9 @@ class FeatureSpec(BaseModel):
     # (the device, say). Drift is then judged once per query: fifty copies of
     # one value are one observation, not fifty.
     level: Literal["row", "query"] = "row"
+    # false: `monitor drift` does not judge it. For a feature that moves with the
+    # calendar (a forecast's month): a new month is not a change in the data.
+    drift: bool = True
 
     @field_validator("categories", mode="before")
     @classmethod

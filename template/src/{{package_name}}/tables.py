@@ -20,6 +20,9 @@ from pathlib import Path
 import pandas as pd
 
 SAMPLE_FILE = "sample.parquet"
+# The period the sample data covers (every problem type's sample world).
+SAMPLE_START = pd.Timestamp("2025-01-01", tz="UTC")
+SAMPLE_DAYS = 180
 PARQUET_SUFFIXES = frozenset({".parquet", ".pq"})
 CSV_SUFFIXES = frozenset({".csv", ".tsv", ".txt"})
 SNIFF_BYTES = 64 * 1024

@@ -123,6 +123,7 @@ class MemoryEngine:
             seconds=seconds,
             params=lightgbm_params(config)[0],
             engine={"name": self.name},
+            validation_matrix=x_valid,
         )
 
     def score_test_split(self, model: LoadedModel) -> TestSet:

@@ -74,7 +74,9 @@ def evaluate_model(
         },
         slices=slice_results(config, test, model),
         rows=len(test.frame),
-        operating_point=model.problem.operating_point(test.labels, test.predictions, test.baseline),
+        operating_point=model.problem.operating_point(
+            test.labels, test.predictions, test.baseline, test.frame
+        ),
     )
     # Without a labelled test row there is nothing to judge: the gate passes unjudged.
     unjudged = model.problem.without_labels(test.labels)

@@ -16,14 +16,14 @@ from typing import Literal
 
 import numpy as np
 
-from . import anomaly, classification, ranking, regression
+from . import anomaly, classification, forecasting, ranking, regression
 from ._base import Bootstrap, MetricMath, PerQuery
 
 Direction = Literal["higher", "lower"]
 
 BINARY, MULTICLASS = "binary_classification", "multiclass_classification"
 REGRESSION, RANKING = "regression", "ranking"
-ANOMALY = "anomaly_detection"
+ANOMALY, FORECASTING = "anomaly_detection", "forecasting"
 
 
 def is_better(value: float, other: float, *, direction: str) -> bool:
@@ -110,6 +110,9 @@ _CATALOG: tuple[tuple[str, str, str, Direction, float | None, float | None, floa
     (RANKING, "recall_at_k", "recall@k", "higher", 0.0, 1.0, 0.50, False),
     (ANOMALY, "pr_auc", "PR AUC (average precision)", "higher", 0.0, 1.0, 0.35, False),
     (ANOMALY, "roc_auc", "ROC AUC", "higher", 0.0, 1.0, 0.75, False),
+    (FORECASTING, "mase", "MASE", "lower", 0.0, None, 1.0, False),
+    (FORECASTING, "smape", "sMAPE", "lower", 0.0, 2.0, 0.30, False),
+    (FORECASTING, "rmsse", "RMSSE", "lower", 0.0, None, 1.2, False),
 )
 # The math lives with its family: the point value and how the bootstrap resamples it.
 _MATH: dict[str, dict[str, MetricMath]] = {
@@ -118,6 +121,7 @@ _MATH: dict[str, dict[str, MetricMath]] = {
     REGRESSION: regression.REGRESSION_MATH,
     RANKING: ranking.RANKING_MATH,
     ANOMALY: anomaly.ANOMALY_MATH,
+    FORECASTING: forecasting.FORECASTING_MATH,
 }
 METRICS: tuple[Metric, ...] = tuple(
     Metric(name, label, (problem,), direction, low, high, threshold, *_MATH[problem][name], scaled)
@@ -175,7 +179,7 @@ def check_inputs(
         classification._check_binary(y_true, y_score)
     elif problem_type == MULTICLASS:
         classification._check_multiclass(y_true, y_score)
-    elif problem_type == REGRESSION:
+    elif problem_type in (REGRESSION, FORECASTING):
         regression._check_regression(y_true, y_score)
     elif problem_type == ANOMALY:
         classification._check_binary(*anomaly.labelled_rows(y_true, y_score))

@@ -157,6 +157,7 @@ def _ignored_columns(
         **{name: "the time column" for name in schema.time_columns},
         **{name: "the group column (query ids)" for name in schema.group_columns},
         **{name: "an id column" for name in schema.id_columns},
+        **{spec.name: "drift: false in the schema" for spec in schema.features if not spec.drift},
         PREDICTION: "the prediction column is not in both tables",
         **{name: "prediction-log bookkeeping" for name in LOG_COLUMNS},
     }
@@ -211,6 +212,7 @@ def _check_files(config: ProjectConfig, *, reference: Path, current: Path) -> Dr
     ref_frame, cur_frame = _read(reference), _read(current)
     _require_schema_columns(ref_frame, schema, f"the reference table ({reference})")
     _require_schema_columns(cur_frame, schema, f"the current table ({current})")
+    ref_frame, cur_frame = _judged_rows(ref_frame, config), _judged_rows(cur_frame, config)
     kinds = _schema_kinds(config)
     if PREDICTION not in ref_frame.columns or PREDICTION not in cur_frame.columns:
         del kinds[PREDICTION]
@@ -242,9 +244,16 @@ def _require_schema_columns(frame: pd.DataFrame, schema: FeatureSchema, table: s
         )
 
 
+def _judged_rows(frame: pd.DataFrame, config: ProjectConfig) -> pd.DataFrame:
+    """The rows that are separate observations (a forecast: one per series and origin)."""
+    return config.problem_type.drift_rows(frame).reset_index(drop=True)
+
+
 def _schema_kinds(config: ProjectConfig) -> dict[str, Kind]:
     """The judged columns and their kinds: the schema's features, then the prediction."""
-    kinds: dict[str, Kind] = {spec.name: spec.kind for spec in config.feature_schema.features}
+    kinds: dict[str, Kind] = {
+        spec.name: spec.kind for spec in config.feature_schema.features if spec.drift
+    }
     kinds[PREDICTION] = config.problem_type.prediction_kind
     return kinds
 
@@ -299,6 +308,7 @@ def _check_project(
         if PREDICTION not in cur_frame.columns and model is not None:
             cur_frame = _with_predictions(cur_frame, model, config)
     version = model.version if model is not None and reference is None else None
+    ref_frame, cur_frame = _judged_rows(ref_frame, config), _judged_rows(cur_frame, config)
     reference_overrides, overrides, notes = _per_query(ref_frame, cur_frame, schema)
     if version is not None and {"model_version", PREDICTION} <= set(cur_frame.columns):
         scored = cur_frame.loc[cur_frame["model_version"] == version, PREDICTION]

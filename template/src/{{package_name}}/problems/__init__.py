@@ -13,6 +13,7 @@ from typing import TYPE_CHECKING, Any
 from .anomaly import AnomalyDetection
 from .base import ProblemError, ProblemType
 from .binary import BinaryClassification
+from .forecasting import Forecasting
 from .multiclass import MulticlassClassification
 from .ranking import Ranking
 from .regression import Regression
@@ -28,6 +29,7 @@ PROBLEM_TYPES: dict[str, type[Any]] = {
         Regression,
         Ranking,
         AnomalyDetection,
+        Forecasting,
     )
 }
 

@@ -128,7 +128,12 @@ class AnomalyDetection(ProblemBase):
         model, _summary = fit_isolation_forest(matrix, seed=seed, feature_names=feature_names)
         return model
 
-    def decision(self, validation_outputs: np.ndarray) -> dict[str, float]:
+    def decision(
+        self,
+        validation_outputs: np.ndarray,
+        validation_labels: np.ndarray,
+        validation_matrix: np.ndarray | None,
+    ) -> dict[str, Any]:
         """The alert threshold: the budget's share of the validation rows lies above it."""
         threshold = budget_threshold(validation_outputs, self.alert_share)
         return {"alert_threshold": threshold, "alert_share": self.alert_share}
@@ -138,7 +143,11 @@ class AnomalyDetection(ProblemBase):
         return dataclasses.replace(self, threshold=None if threshold is None else float(threshold))
 
     def operating_point(
-        self, labels: np.ndarray, outputs: np.ndarray, baseline_outputs: np.ndarray
+        self,
+        labels: np.ndarray,
+        outputs: np.ndarray,
+        baseline_outputs: np.ndarray,
+        frame: pd.DataFrame | None = None,
     ) -> dict[str, Any]:
         """Precision and recall at the alert budget (model vs baseline) and the alert rate."""
         return budget_report(

@@ -75,14 +75,25 @@ class ProblemType(Protocol):
     def fit_own_model(
         self, matrix: np.ndarray, feature_names: list[str], *, seed: int
     ) -> str | None: ...
-    def decision(self, validation_outputs: np.ndarray) -> dict[str, float]: ...
+    def decision(
+        self,
+        validation_outputs: np.ndarray,
+        validation_labels: np.ndarray,
+        validation_matrix: np.ndarray | None,
+    ) -> dict[str, Any]: ...
     def with_decision(self, decision: dict[str, Any]) -> Self: ...
     def operating_point(
-        self, labels: np.ndarray, outputs: np.ndarray, baseline_outputs: np.ndarray
+        self,
+        labels: np.ndarray,
+        outputs: np.ndarray,
+        baseline_outputs: np.ndarray,
+        frame: pd.DataFrame | None = None,
     ) -> dict[str, Any]: ...
     def alert_rate_check(self, logged_points: np.ndarray) -> dict[str, Any]: ...
     def rows_to_explain(self, outputs: np.ndarray) -> np.ndarray: ...
     def without_labels(self, labels: np.ndarray) -> bool: ...
+    def known_by(self, frame: pd.DataFrame, moment: pd.Timestamp) -> pd.DataFrame: ...
+    def drift_rows(self, frame: pd.DataFrame) -> pd.DataFrame: ...
     def response_fields(
         self, outputs: np.ndarray, contributions: np.ndarray | None = None
     ) -> dict[str, Any]: ...
@@ -136,8 +147,13 @@ class ProblemBase:
         """A model this type fits itself (a LightGBM model string); None: boost on the labels."""
         return None
 
-    def decision(self, validation_outputs: np.ndarray) -> dict[str, float]:
-        """Settings fixed at training from the validation outputs (a threshold); stored."""
+    def decision(
+        self,
+        validation_outputs: np.ndarray,
+        validation_labels: np.ndarray,
+        validation_matrix: np.ndarray | None,
+    ) -> dict[str, Any]:
+        """Settings fixed at training from the validation rows (a threshold); stored."""
         return {}
 
     def with_decision(self, decision: dict[str, Any]) -> Self:
@@ -145,9 +161,13 @@ class ProblemBase:
         return self
 
     def operating_point(
-        self, labels: np.ndarray, outputs: np.ndarray, baseline_outputs: np.ndarray
+        self,
+        labels: np.ndarray,
+        outputs: np.ndarray,
+        baseline_outputs: np.ndarray,
+        frame: pd.DataFrame | None = None,
     ) -> dict[str, Any]:
-        """What the decision rule does on test rows, for the report; empty: nothing to add."""
+        """What the decision rule does on test rows (`frame`), for the report; empty: nothing."""
         return {}
 
     def without_labels(self, labels: np.ndarray) -> bool:
@@ -157,6 +177,14 @@ class ProblemBase:
         the first model is promoted, and later ones only by hand (promotion.py).
         """
         return self.labels_optional and not np.isfinite(np.asarray(labels, dtype=float)).any()
+
+    def known_by(self, frame: pd.DataFrame, moment: pd.Timestamp) -> pd.DataFrame:
+        """The rows whose label was known by `moment`: all, when labels come with their rows."""
+        return frame
+
+    def drift_rows(self, frame: pd.DataFrame) -> pd.DataFrame:
+        """The rows drift is judged on: every row is its own observation here."""
+        return frame
 
     def rows_to_explain(self, outputs: np.ndarray) -> np.ndarray:
         """Which rows get their top contributing features (when `explains_rows`)."""
