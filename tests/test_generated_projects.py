@@ -28,8 +28,8 @@ REPRESENTATIVE: dict[str, dict[str, Any]] = {
         "serving_mode": "online",
         "labels_available": "none",
     },
-    # batch: `forecast` for every series is the common way forecasts are used
-    "forecasting_batch": {"problem_type": "forecasting", "serving_mode": "batch"},
+    # online: /forecast next to /predict; `forecast` (batch) runs in its own tests too
+    "forecasting_online": {"problem_type": "forecasting", "serving_mode": "online"},
 }
 
 

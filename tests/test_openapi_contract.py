@@ -43,6 +43,8 @@ SAMPLE_ROWS = "2000"
 # Anomalies are rare: a smaller sample's test split holds too few labelled ones
 # for a first model to pass the release gate, and without a champion nothing serves.
 SAMPLE_ROWS_OF = {"anomaly_detection": "6000"}
+# Scoring routes a problem type adds to /predict.
+EXTRA_ROUTES = {"ranking": ["/rank"], "forecasting": ["/forecast"]}
 COUNTED = re.compile(r'^http_requests_total\{path="([^"]+)",status="(\d+)"\} ([0-9.e+]+)$', re.M)
 
 
@@ -149,9 +151,10 @@ def test_the_service_answers_only_what_its_openapi_document_says(
 
     assert run.returncode == 0 and report["exit_code"] == 0, run.stdout[-6000:] + run.stderr[-2000:]
     assert report["failures"] == [] and report["errors"] == []
-    operations = 5 if problem_type == "ranking" else 4  # /rank only for ranking
-    assert report["operations"]["tested"] == operations == report["operations"]["total"]
+    # /rank only for ranking, /forecast only for forecasting
+    scoring = ["/predict", *EXTRA_ROUTES.get(problem_type, [])]
+    assert report["operations"]["tested"] == 3 + len(scoring) == report["operations"]["total"]
     assert generated >= 100
-    for path in ["/predict", "/rank"] if problem_type == "ranking" else ["/predict"]:
+    for path in scoring:
         # Generated requests reached both the model (200) and the request checks (422).
         assert answered[path, "200"] > 0 and answered[path, "422"] > 0, answered

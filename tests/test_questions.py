@@ -67,7 +67,6 @@ INVALID: list[tuple[dict[str, Any], str]] = [
     ({"problem_type": "forecasting", "seasonal_period": 1}, "at least 2 periods long"),
     ({"problem_type": "forecasting", "n_series": 0}, "at least 1 series"),
     ({"problem_type": "forecasting", "forecast_frequency": "minute"}, "'minute' is not in"),
-    ({"problem_type": "forecasting", "data_scale": "cluster"}, "memory tier in this release"),
     ({"label_delay_days": -1}, "label delay cannot be negative, got -1 days"),
     ({"label_delay_days": 4000}, "more than ten years"),
     ({"why_ml": ["repetitive", "vibes"]}, "vibes"),

@@ -33,12 +33,7 @@ DEFAULT_SLUGS = {
 }
 SERVING_MODES = ("online", "batch")
 SCALE_TIERS = ("memory", "out_of_core", "cluster")
-# Forecasting runs on the memory tier only in this release (copier.yml refuses the others).
-MATRIX = [
-    (problem, mode, tier)
-    for problem, mode, tier in itertools.product(PROBLEM_TYPES, SERVING_MODES, SCALE_TIERS)
-    if problem != "forecasting" or tier == "memory"
-]
+MATRIX = list(itertools.product(PROBLEM_TYPES, SERVING_MODES, SCALE_TIERS))
 # Operations answers, each flipped once on top of the default project.
 OPERATIONS: dict[str, dict[str, Any]] = {
     "gitlab": {"ci_provider": "gitlab"},
@@ -121,7 +116,7 @@ def _render_matrix(template_repo: Path, root: Path) -> None:
 
 def test_matrix_covers_every_combination(matrix_root: Path) -> None:
     rendered = [p for p in matrix_root.iterdir() if p.is_dir()]  # .complete is a file
-    assert len(rendered) == len(MATRIX) + len(OPERATIONS) == 40
+    assert len(rendered) == len(MATRIX) + len(OPERATIONS) == 44
 
 
 def test_every_rendered_file_is_clean(matrix_root: Path) -> None:

@@ -91,7 +91,10 @@ class ProblemSection(_Section):
     series_column: str = "series_id"
     timestamp_column: str = "timestamp"
     target_column: str = "units_sold"
+    timestamp_format: str | None = None  # e.g. '%d/%m/%Y'; None: ISO timestamps
     covariates: list[str] = Field(default_factory=lambda: ["promo", "holiday"])
+    # Forecasting: `evaluate` refits on an expanding window this many times.
+    backtest_folds: int = Field(default=3, ge=1, le=20)
     # Days until an outcome is known; not a model setting (left out of the fingerprint).
     label_delay_days: int = Field(default=1, ge=0)
 

@@ -76,11 +76,22 @@ def ingest_labels(
     `sources` chooses the log rows a label may belong to (default: all but the
     bench's load). Raises `LabelFileError` when the file itself is unusable.
     """
-    schema = config.feature_schema
     try:
         frame = read_table(Path(source)).reset_index(drop=True)
     except DataError as error:
         raise LabelFileError(str(error)) from None
+    return ingest_label_frame(config, frame, source=Path(source), sources=sources)
+
+
+def ingest_label_frame(
+    config: ProjectConfig,
+    frame: pd.DataFrame,
+    *,
+    source: Path,
+    sources: Collection[str] | None = None,
+) -> IngestResult:
+    """`ingest_labels` for a table already read (or made, from a forecast's actuals)."""
+    schema = config.feature_schema
     keyed_by = _key_columns(list(map(str, frame.columns)), schema)
     if schema.label.nullable:  # a row nobody labelled says nothing: skip it
         frame = frame.loc[frame[schema.label.name].notna()].reset_index(drop=True)

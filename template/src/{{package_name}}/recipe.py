@@ -52,8 +52,8 @@ class FittedModel:
     seconds: float
     params: dict[str, Any]
     engine: dict[str, Any]
-    # The encoded validation rows, when the engine holds them (the memory tier).
-    validation_matrix: np.ndarray | None = None
+    # The validation rows' `problem.decision_features` columns (a forecast's step), row-aligned.
+    validation_features: pd.DataFrame | None = None
 
 
 def lightgbm_params(config: ProjectConfig) -> tuple[dict[str, Any], int]:

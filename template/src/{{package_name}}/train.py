@@ -97,7 +97,7 @@ def finish_training(config: ProjectConfig, fitted: FittedModel) -> TrainResult:
         "n_classes": problem.output_width if problem.output_width > 1 else None,
         # Settings the problem type fixes on validation data (anomaly detection's threshold).
         "decision": problem.decision(
-            fitted.validation_outputs, fitted.validation_labels, fitted.validation_matrix
+            fitted.validation_outputs, fitted.validation_labels, fitted.validation_features
         ),
     }
     registry = ModelRegistry(config)

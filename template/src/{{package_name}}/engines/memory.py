@@ -123,7 +123,7 @@ class MemoryEngine:
             seconds=seconds,
             params=lightgbm_params(config)[0],
             engine={"name": self.name},
-            validation_matrix=x_valid,
+            validation_features=splits.validation[list(problem.decision_features)],
         )
 
     def score_test_split(self, model: LoadedModel) -> TestSet:

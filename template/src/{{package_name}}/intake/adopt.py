@@ -196,9 +196,22 @@ def set_yaml_value(text: str, section: str, key: str, value: Any) -> str:
         found = entry.match(lines[i].rstrip("\r\n"))
         if found:
             lines[i] = f"{rendered}{found.group('note') or ''}\n"
+            if not found.group("value").strip():  # a block value below the key goes with it
+                nested = i + 1
+                while nested < end and _deeper(lines[nested], indent):
+                    nested += 1
+                del lines[i + 1 : nested]
             return "".join(lines)
     lines.insert(last + 1, f"{rendered}\n")
     return "".join(lines)
+
+
+def _deeper(line: str, indent: str) -> bool:
+    """Whether `line` belongs to a block value at `indent` (a list item or a nested key)."""
+    text = line.rstrip("\r\n")
+    if text.startswith(f"{indent}- "):
+        return True
+    return bool(text.strip()) and len(text) - len(text.lstrip()) > len(indent)
 
 
 def _prove(config: ProjectConfig, project_text: str, schema_text: str, frame: pd.DataFrame) -> None:

@@ -132,7 +132,7 @@ class AnomalyDetection(ProblemBase):
         self,
         validation_outputs: np.ndarray,
         validation_labels: np.ndarray,
-        validation_matrix: np.ndarray | None,
+        validation_features: pd.DataFrame | None,
     ) -> dict[str, Any]:
         """The alert threshold: the budget's share of the validation rows lies above it."""
         threshold = budget_threshold(validation_outputs, self.alert_share)

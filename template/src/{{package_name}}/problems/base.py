@@ -45,6 +45,9 @@ class ProblemType(Protocol):
     grouped: ClassVar[bool]  # rows come in query groups that stay whole
     explains_rows: ClassVar[bool]  # answers name each row's top contributing features
     labels_optional: ClassVar[bool]  # learns without labels; most rows may lack one
+    label_time_column: ClassVar[str | None]  # when each row's label became known; None: its time
+    decision_features: ClassVar[tuple[str, ...]]  # validation columns `decision` reads
+    sample_drawn_whole: ClassVar[bool]  # sample rows depend on each other: never drawn in parts
     k: int  # the ranking cut-off (metrics that take one); 10 elsewhere
     rows_per_request: int  # rows one request scores: 1, or the candidates of a query
 
@@ -79,7 +82,7 @@ class ProblemType(Protocol):
         self,
         validation_outputs: np.ndarray,
         validation_labels: np.ndarray,
-        validation_matrix: np.ndarray | None,
+        validation_features: pd.DataFrame | None,
     ) -> dict[str, Any]: ...
     def with_decision(self, decision: dict[str, Any]) -> Self: ...
     def operating_point(
@@ -118,6 +121,9 @@ class ProblemBase:
     grouped: ClassVar[bool] = False
     explains_rows: ClassVar[bool] = False
     labels_optional: ClassVar[bool] = False
+    label_time_column: ClassVar[str | None] = None
+    decision_features: ClassVar[tuple[str, ...]] = ()
+    sample_drawn_whole: ClassVar[bool] = False
     # What one served prediction is, as the OpenAPI document says it.
     prediction_meaning: ClassVar[str] = "The prediction"
 
@@ -151,7 +157,7 @@ class ProblemBase:
         self,
         validation_outputs: np.ndarray,
         validation_labels: np.ndarray,
-        validation_matrix: np.ndarray | None,
+        validation_features: pd.DataFrame | None,
     ) -> dict[str, Any]:
         """Settings fixed at training from the validation rows (a threshold); stored."""
         return {}
@@ -179,8 +185,15 @@ class ProblemBase:
         return self.labels_optional and not np.isfinite(np.asarray(labels, dtype=float)).any()
 
     def known_by(self, frame: pd.DataFrame, moment: pd.Timestamp) -> pd.DataFrame:
-        """The rows whose label was known by `moment`: all, when labels come with their rows."""
-        return frame
+        """The rows whose label was known by `moment` (`label_time_column` at or before it).
+
+        Without a label time, a label counts as known at its row's own time:
+        every row of an earlier split qualifies.
+        """
+        if self.label_time_column is None or self.label_time_column not in frame.columns:
+            return frame
+        known = pd.to_datetime(frame[self.label_time_column], utc=True) <= moment
+        return frame[known.to_numpy()]
 
     def drift_rows(self, frame: pd.DataFrame) -> pd.DataFrame:
         """The rows drift is judged on: every row is its own observation here."""

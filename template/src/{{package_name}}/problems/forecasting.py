@@ -23,8 +23,8 @@ import numpy as np
 import pandas as pd
 
 from ..schema import FeatureSchema, LabelSpec
-from ..series.calendar import SEASONS
-from ..series.examples import ORIGIN, SCALE, STEP, TARGET_TIME, Layout, build_examples
+from ..series.calendar import SEASONS, pandas_frequency
+from ..series.examples import ORIGIN, STEP, TARGET_TIME, Layout, as_stored, build_examples
 from ..series.world import demand_world
 from ..tables import SAMPLE_DAYS, SAMPLE_START
 from .base import Baseline, Figure, ProblemBase, ProblemError, ValueKind
@@ -39,7 +39,6 @@ SAMPLE_SERIES = 20
 MIN_SAMPLE_SERIES = 4
 SAMPLE_ORIGINS = 60  # origins the sample aims for, at the default rows and horizon
 SAMPLE_COVARIATES = ("promo", "holiday")
-LABEL = "units_scaled"
 BASELINE_FEATURE = "seasonal_lag"
 FALLBACK_FEATURE = "last_value"
 
@@ -51,6 +50,11 @@ class Forecasting(ProblemBase):
     label_kind: ClassVar[str] = "numeric"
     prediction_kind: ClassVar[ValueKind] = "numeric"
     prediction_meaning: ClassVar[str] = "The median forecast, in units of the series' scale"
+    # An example's label is the value at its target time, known only then.
+    label_time_column: ClassVar[str | None] = TARGET_TIME
+    decision_features: ClassVar[tuple[str, ...]] = (STEP,)
+    # Examples share their series' history: the sample is built whole, then split.
+    sample_drawn_whole: ClassVar[bool] = True
 
     forecast_horizon: int = 14
     forecast_frequency: str = "day"
@@ -59,6 +63,7 @@ class Forecasting(ProblemBase):
     series_column: str = "series_id"
     timestamp_column: str = "timestamp"
     target_column: str = "units_sold"
+    timestamp_format: str | None = None
     covariates: tuple[str, ...] = SAMPLE_COVARIATES
     # Set from the model's metadata (`with_decision`): per step, the scaled
     # errors at the interval's two quantiles. Empty before training.
@@ -76,6 +81,7 @@ class Forecasting(ProblemBase):
             "series_column",
             "timestamp_column",
             "target_column",
+            "timestamp_format",
         }
         chosen: dict[str, Any] = {key: settings[key] for key in asked if settings.get(key)}
         if settings.get("covariates") is not None:
@@ -105,6 +111,7 @@ class Forecasting(ProblemBase):
             time_column=self.timestamp_column,
             target_column=self.target_column,
             covariates=self.covariates,
+            time_format=self.timestamp_format,
         )
 
     @property
@@ -148,12 +155,12 @@ class Forecasting(ProblemBase):
         self,
         validation_outputs: np.ndarray,
         validation_labels: np.ndarray,
-        validation_matrix: np.ndarray | None,
+        validation_features: pd.DataFrame | None,
     ) -> dict[str, Any]:
         """Per step, the validation errors' 10% and 90% quantiles (scale units): the interval."""
-        if validation_matrix is None:
+        if validation_features is None or STEP not in validation_features.columns:
             raise ProblemError("forecasting intervals need the validation rows' steps")
-        steps = validation_matrix[:, self.feature_names.index(STEP)]
+        steps = validation_features[STEP].to_numpy(dtype=float)
         errors = np.asarray(validation_labels, dtype=float) - np.asarray(validation_outputs)
         low, high = [], []
         for step in range(1, self.forecast_horizon + 1):
@@ -215,13 +222,6 @@ class Forecasting(ProblemBase):
             ],
         }
 
-    def known_by(self, frame: pd.DataFrame, moment: pd.Timestamp) -> pd.DataFrame:
-        """Examples whose target time is at or before `moment` (their label existed then)."""
-        if TARGET_TIME not in frame.columns:
-            return frame
-        target_times = pd.to_datetime(frame[TARGET_TIME], utc=True)
-        return frame[(target_times <= moment).to_numpy()]
-
     def drift_rows(self, frame: pd.DataFrame) -> pd.DataFrame:
         """One row per series and origin (step 1): the horizon's rows repeat its history.
 
@@ -237,9 +237,8 @@ class Forecasting(ProblemBase):
     def sample(self, rng: np.random.Generator, rows: int) -> pd.DataFrame:
         """Examples from the demand world, origins spread over the sample period."""
         history, origins = self.sample_history(rng, rows)
-        examples = build_examples(history, self.sample_layout, origins=origins, label="_label")
-        examples = examples.drop(columns=[SCALE])
-        examples["target_time"] = examples[TARGET_TIME].dt.strftime("%Y-%m-%dT%H:%M:%SZ")
+        built = build_examples(history, self.sample_layout, origins=origins, label="_label")
+        examples = as_stored(built)
         examples["_time"] = examples.pop(ORIGIN)
         examples["_day"] = 0.0  # unused: `_time` is exact
         return examples.sort_values(["_time", "series_id", STEP], kind="stable")
@@ -253,11 +252,13 @@ class Forecasting(ProblemBase):
         # test split needs enough of them to cover every phase of the season.
         fitting = rows // (self.forecast_horizon * SAMPLE_ORIGINS)
         series = min(self.n_series, SAMPLE_SERIES, max(fitting, MIN_SAMPLE_SERIES))
-        span = pd.date_range(
-            SAMPLE_START,
-            SAMPLE_START + pd.Timedelta(days=SAMPLE_DAYS - 1),
-            freq=_pandas_frequency(self.forecast_frequency),
-        )
+        # The sample period's periods, or the last SAMPLE_ORIGINS of them up to its end
+        # when it holds fewer (weeks, months): a backtest needs origins to cut into folds.
+        frequency = pandas_frequency(self.forecast_frequency)
+        last = SAMPLE_START + pd.Timedelta(days=SAMPLE_DAYS - 1)
+        span = pd.date_range(SAMPLE_START, last, freq=frequency)
+        if len(span) < SAMPLE_ORIGINS:
+            span = pd.date_range(end=span[-1], periods=SAMPLE_ORIGINS, freq=frequency)
         wanted = min(max(rows // (series * self.forecast_horizon), 2), len(span))
         # Origins a fixed stride apart that is coprime with the season, so every
         # phase (weekday, hour) is an origin equally often, in every split.
@@ -276,9 +277,13 @@ class Forecasting(ProblemBase):
             frequency=self.forecast_frequency,
             seasonal_period=self.seasonal_period,
         )
-        end = span[-1] + self.forecast_horizon * _period(self.forecast_frequency)
-        history = history[history["timestamp"] <= end].reset_index(drop=True)
-        return history, span[pick]
+        # Values up to the last origin's horizon; after it, one more horizon of planned
+        # covariates (promotions, holidays) with the values still to come.
+        step = _period(self.forecast_frequency)
+        end = span[-1] + self.forecast_horizon * step
+        history = history[history["timestamp"] <= end + self.forecast_horizon * step].copy()
+        history.loc[history["timestamp"] > end, "units_sold"] = np.nan
+        return history.reset_index(drop=True), span[pick]
 
     def labels_from_signal(
         self,
@@ -300,12 +305,6 @@ class Forecasting(ProblemBase):
         ]
 
 
-def _pandas_frequency(frequency: str) -> str:
-    from ..series.calendar import pandas_frequency
-
-    return pandas_frequency(frequency)
-
-
 def _period(frequency: str) -> pd.DateOffset:
     """One period as a calendar offset (a month is not a fixed number of days)."""
-    return pd.tseries.frequencies.to_offset(_pandas_frequency(frequency))
+    return pd.tseries.frequencies.to_offset(pandas_frequency(frequency))

@@ -1,4 +1,4 @@
-"""Time series for forecasting: the sample world, the leak-free examples and the forecast.
+"""Time series for forecasting: the calendar, the sample world and the leak-free examples.
 
 A forecasting project learns from *examples*: one row per (series, origin,
 step), whose features use only what was known at the origin and whose label

@@ -27,10 +27,14 @@ import pandas as pd
 from .calendar import calendar_features, calendar_names, grid
 
 SERIES, ORIGIN, TARGET_TIME, SCALE, STEP = "series_id", "origin", "target_time", "scale", "step"
+# How stored examples and the prediction log write times (UTC, ISO 8601).
+TIME_TEXT = "%Y-%m-%dT%H:%M:%SZ"
 # A scale is never below this, so dividing by it is safe for a series of zeros.
 MIN_SCALE = 1e-3
 # The scale looks back this many seasons (8 weeks of daily data).
 SCALE_SEASONS = 8
+# A scale below this share of the series' level is not trusted (see _running_scale).
+MIN_SHARE_OF_LEVEL = 0.01
 
 
 @dataclass(frozen=True)
@@ -48,6 +52,7 @@ class Layout:
     time_column: str = "timestamp"
     target_column: str = "target"
     covariates: tuple[str, ...] = ()
+    time_format: str | None = None  # how text timestamps are written (None: ISO)
 
     @property
     def lags(self) -> tuple[int, ...]:
@@ -63,7 +68,8 @@ class Layout:
     @property
     def history_periods(self) -> int:
         """Periods of history an origin needs for every feature and its scale."""
-        return max(*self.lags, *self.windows) + self.seasonal_period + 1
+        scale_window = (SCALE_SEASONS + 1) * self.seasonal_period
+        return max(*self.lags, *self.windows, scale_window) + 1
 
     def feature_names(self) -> list[str]:
         """The model's features, in the order the examples table holds them."""
@@ -89,7 +95,7 @@ def build_examples(
     are left out (nothing to learn from); without it the rows are for
     forecasting and hold no label.
     """
-    times = pd.DatetimeIndex(pd.to_datetime(frame[layout.time_column], utc=True))
+    times = period_starts(frame[layout.time_column], layout)
     end = times.max() + layout.horizon * _step(times, layout)
     periods = grid(times.min(), end, layout.frequency)
     target = _wide(frame, layout, layout.target_column, periods, times)
@@ -135,6 +141,90 @@ def build_examples(
     return examples[examples[label].notna()].reset_index(drop=True)
 
 
+def period_starts(values: pd.Series, layout: Layout) -> pd.DatetimeIndex:
+    """Each timestamp as the start of its period: the hour, the day, the Monday, the 1st.
+
+    A daily table stamped at noon, or a weekly one dated on Sundays, lands on
+    the grid; two rows of one series in one period are then a duplicate.
+    """
+    try:
+        times = pd.DatetimeIndex(pd.to_datetime(values, utc=True, format=layout.time_format))
+    except (ValueError, TypeError) as error:
+        raise ValueError(
+            f"column '{layout.time_column}' cannot be read as timestamps ({error}); set "
+            "problem.timestamp_format (e.g. '%d/%m/%Y')"
+        ) from None
+    if times.isna().any():
+        raise ValueError(f"column '{layout.time_column}' has empty timestamps")
+    if layout.frequency == "hour":
+        return times.floor("h")
+    if layout.frequency == "day":
+        return times.floor("D")
+    naive = times.tz_convert(None)
+    period = "W-SUN" if layout.frequency == "week" else "M"
+    return pd.DatetimeIndex(naive.to_period(period).start_time).tz_localize("UTC")
+
+
+def examples_schema(layout: Layout, label: str) -> dict[str, object]:
+    """The feature schema of the examples `build_examples` writes (configs/schema.yaml).
+
+    Calendar features and the step are left out of drift checks, as is each
+    series' level: they move with the calendar and the catalogue, not the data.
+    """
+    calendar_top = {"hour": 23, "day_of_week": 6, "day_of_month": 31, "month": 12}
+    features: list[dict[str, object]] = [
+        {
+            "name": STEP,
+            "kind": "numeric",
+            "min": 1,
+            "max": layout.horizon,
+            "nullable": False,
+            "drift": False,
+        },
+    ]
+    features += [{"name": f"lag_{k}", "kind": "numeric", "nullable": True} for k in layout.lags]
+    features += [
+        {"name": "last_value", "kind": "numeric", "nullable": False},
+        {"name": "seasonal_lag", "kind": "numeric", "nullable": True},
+    ]
+    for window in layout.windows:
+        features += [
+            {"name": f"roll_mean_{window}", "kind": "numeric", "nullable": True},
+            {"name": f"roll_std_{window}", "kind": "numeric", "nullable": True},
+        ]
+    for name in calendar_names(layout.frequency):
+        low = 0 if name in ("hour", "day_of_week") else 1
+        top = calendar_top.get(name, 53)
+        features.append(
+            {
+                "name": name,
+                "kind": "numeric",
+                "min": low,
+                "max": top,
+                "nullable": False,
+                "drift": False,
+            }
+        )
+    features += [{"name": name, "kind": "numeric", "nullable": True} for name in layout.covariates]
+    features.append({"name": "log_scale", "kind": "numeric", "nullable": False, "drift": False})
+    return {
+        "time_column": ORIGIN,
+        "id_columns": [SERIES, TARGET_TIME],
+        "label": {"name": label, "kind": "numeric"},
+        "features": features,
+    }
+
+
+def as_stored(examples: pd.DataFrame) -> pd.DataFrame:
+    """Examples as a project stores them: the target time as text, without the raw scale.
+
+    The scale stays available as the `log_scale` feature.
+    """
+    stored = examples.drop(columns=[SCALE])
+    stored[TARGET_TIME] = stored[TARGET_TIME].dt.strftime(TIME_TEXT)
+    return stored
+
+
 def naive_forecasts(examples: pd.DataFrame) -> np.ndarray:
     """Seasonal naive forecast of each example, in scale units (its `seasonal_lag`)."""
     return examples["seasonal_lag"].to_numpy(dtype=float)
@@ -168,12 +258,6 @@ def _wide(
     times: pd.DatetimeIndex,
 ) -> pd.DataFrame:
     """Periods by series; a period a series did not report is NaN."""
-    if not times.isin(periods).all():
-        stray = times[~times.isin(periods)][0]
-        raise ValueError(
-            f"timestamp {stray} is not on the {layout.frequency} grid (hours start on the "
-            "hour, days at midnight UTC, weeks on Monday, months on the 1st)"
-        )
     long = pd.DataFrame(
         {
             "series": frame[layout.series_column].astype(str).to_numpy(),
@@ -214,13 +298,15 @@ def _running_scale(target: pd.DataFrame, seasonal_period: int) -> np.ndarray:
 
     This is the MASE denominator at that origin. A trailing window rather than
     the whole history keeps scaled values comparable while a series grows or
-    shrinks. A history shorter than a season falls back to the first
-    difference, then to the mean level; the result is at least MIN_SCALE.
+    shrinks. When it is missing or below a hundredth of the series' level (a
+    short history, a series that repeats its season exactly), the first
+    difference stands in, then the level itself; the result is at least MIN_SCALE.
     """
-    scale = np.full(target.shape, np.nan)
     window = SCALE_SEASONS * seasonal_period
+    level = target.abs().rolling(window, min_periods=1).mean().to_numpy(dtype=float)
+    scale = np.full(target.shape, np.nan)
     for differences in (target.diff(seasonal_period), target.diff(1), target):
-        absolute = differences.abs()
-        running = absolute.rolling(window, min_periods=1).mean()
-        scale = np.where(np.isnan(scale), running.to_numpy(dtype=float), scale)
+        running = differences.abs().rolling(window, min_periods=1).mean().to_numpy(dtype=float)
+        usable = running > MIN_SHARE_OF_LEVEL * level
+        scale = np.where(np.isnan(scale) & usable, running, scale)
     return np.fmax(np.nan_to_num(scale, nan=MIN_SCALE), MIN_SCALE)

@@ -51,7 +51,7 @@ def demand_world(
         promo_lift = 1.0 + catalogue.uniform(0.2, 0.8) * promo
         noise = rng.lognormal(0.0, catalogue.uniform(0.08, 0.25), periods)
         units = np.round(level * trend * season * holiday_lift * promo_lift * noise, 1)
-        reported = _reported(rng, periods, late=index % 10 == 3, gappy=index % 10 == 7)
+        reported = _reported(rng, periods, late=index % 5 == 1, gappy=index % 5 == 2)
         parts.append(
             pd.DataFrame(
                 {
@@ -85,7 +85,7 @@ def _seasonal_shape(rng: np.random.Generator, seasonal_period: int) -> np.ndarra
 
 
 def _reported(rng: np.random.Generator, periods: int, *, late: bool, gappy: bool) -> np.ndarray:
-    """Which periods a series reports: one in ten starts late, one in ten has gaps."""
+    """Which periods a series reports: one in five starts late, one in five has gaps."""
     keep = np.ones(periods, dtype=bool)
     if late:
         keep[: int(rng.uniform(0.2, 0.4) * periods)] = False

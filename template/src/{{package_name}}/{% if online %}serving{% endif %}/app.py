@@ -18,10 +18,13 @@ responses are the loaded model's answers to the example requests.
 from __future__ import annotations
 
 import gc
+import importlib
 import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from dataclasses import replace
 from functools import partial
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -64,6 +67,9 @@ async def _start(state: ServingState) -> None:
         logger.error("model not loaded, the service is not ready: %s", error)
         return
     predict = partial(model.predict, num_threads=1)  # one thread: a worker per core
+    forecast = None
+    if state.payloads.forecast is not None:  # a forecasting project's /forecast example
+        forecast = partial(_forecast_routes().example_answer, state, model)
     # The documented examples, scored by this model: also the warm-up call.
     state.examples = answer_examples(
         state.examples,
@@ -73,6 +79,7 @@ async def _start(state: ServingState) -> None:
         predict=predict,
         model_version=model.version,
         explain=partial(model.explanations, num_threads=1),
+        forecast=forecast,
     )
     bounds = prediction_bounds(_reference_predictions(model), problem=config.problem_type)
     state.metrics.predictions.reset(bounds)
@@ -161,6 +168,11 @@ def _http_error(request: Request, error: Exception) -> JSONResponse:
     return JSONResponse(content, status_code=error.status_code, headers=error.headers)
 
 
+def _forecast_routes() -> Any:
+    """serving/forecast.py, which only forecasting projects have (so it is imported by name)."""
+    return importlib.import_module(f"{__package__}.forecast")
+
+
 def create_app(config: ProjectConfig, *, freeze_heap: bool = False) -> FastAPI:
     """The service for `config`; the model is loaded when the app starts.
 
@@ -176,6 +188,10 @@ def create_app(config: ProjectConfig, *, freeze_heap: bool = False) -> FastAPI:
         max_candidates=serving.max_candidates,
         ranking=problem.grouped,  # a grouped problem scores a query's candidates: /rank
     )
+    forecast_example = None
+    if problem.name == "forecasting":  # POST /forecast, its request model and example
+        payloads = replace(payloads, forecast=_forecast_routes().ForecastRequest)
+        forecast_example = _forecast_routes().example_request(config)
     metrics = ServingMetrics(prediction_bounds(None, problem=problem), problem.point_predictions)
     app = FastAPI(
         title=config.project.name,
@@ -184,7 +200,7 @@ def create_app(config: ProjectConfig, *, freeze_heap: bool = False) -> FastAPI:
         description=DESCRIPTION,
         lifespan=_lifespan,
     )
-    examples = build_examples(config.feature_schema, payloads)
+    examples = build_examples(config.feature_schema, payloads, forecast=forecast_example)
     state = ServingState(
         config=config,
         payloads=payloads,
@@ -194,6 +210,8 @@ def create_app(config: ProjectConfig, *, freeze_heap: bool = False) -> FastAPI:
     )
     app.state.serving = state
     app.include_router(build_router(payloads, problem))
+    if payloads.forecast is not None:
+        app.include_router(_forecast_routes().build_forecast_router())
     document_service(app, state)
     app.add_exception_handler(RequestRejected, _rejected)
     app.add_exception_handler(ScoringTimeout, _timeout)

@@ -39,6 +39,8 @@ class Examples:
     errors: dict[str, dict[int, dict[str, Any]]]  # route -> status -> error body
     predict_answer: dict[str, Any] | None = None
     rank_answer: dict[str, Any] | None = None
+    forecast: dict[str, Any] | None = None
+    forecast_answer: dict[str, Any] | None = None
 
 
 def example_value(spec: FeatureSpec, position: int) -> float | str:
@@ -60,8 +62,13 @@ def example_row(schema: FeatureSchema, position: int, names: list[str]) -> dict[
     return {name: example_value(schema.feature(name), position) for name in names}
 
 
-def build_examples(schema: FeatureSchema, payloads: PayloadModels) -> Examples:
-    """The example requests of this schema, and the service's errors for two bad ones."""
+def build_examples(
+    schema: FeatureSchema, payloads: PayloadModels, *, forecast: dict[str, Any] | None = None
+) -> Examples:
+    """The example requests of this schema, and the service's errors for two bad ones.
+
+    `forecast` is the example /forecast request of a forecasting project.
+    """
     names = schema.feature_names
     predict: dict[str, Any] = {"rows": [example_row(schema, i, names) for i in range(EXAMPLE_ROWS)]}
     incomplete = {"rows": [dict(list(predict["rows"][0].items())[1:])]}  # first feature left out
@@ -79,7 +86,9 @@ def build_examples(schema: FeatureSchema, payloads: PayloadModels) -> Examples:
             rank["context"] = example_row(schema, 0, shared)
         rank["candidates"] = candidates
         errors["/rank"] = _errors(payloads.rank, {"query_id": "query-1", "candidates": []})
-    return Examples(predict=predict, rank=rank, errors=errors)
+    if payloads.forecast is not None and forecast is not None:
+        errors["/forecast"] = _errors(payloads.forecast, {"series_ids": []})
+    return Examples(predict=predict, rank=rank, errors=errors, forecast=forecast)
 
 
 def _errors(model: type[BaseModel], invalid: dict[str, Any]) -> dict[int, dict[str, Any]]:
@@ -103,8 +112,12 @@ def answer_examples(
     predict: Callable[[np.ndarray], np.ndarray],
     model_version: str,
     explain: Callable[[np.ndarray, np.ndarray], np.ndarray | None] | None = None,
+    forecast: Callable[[dict[str, Any], str], dict[str, Any]] | None = None,
 ) -> Examples:
-    """The examples with the model's answers, scored as the handlers score requests."""
+    """The examples with the model's answers, scored as the handlers score requests.
+
+    `forecast(request, request_id)` answers the /forecast example (forecasting).
+    """
     body: Any = payloads.predict.model_validate(examples.predict)
     matrix = _encoded(rows_to_columns(body.rows, schema.feature_names), schema)
     outputs = predict(matrix)
@@ -112,6 +125,9 @@ def answer_examples(
     ids = {"model_version": model_version, "request_id": EXAMPLE_REQUEST_ID}
     answer = predict_body(problem, outputs, contributions, **ids)
     answered = replace(examples, predict_answer=answer)
+    if examples.forecast is not None and forecast is not None:
+        forecast_answer = forecast(examples.forecast, EXAMPLE_REQUEST_ID)
+        answered = replace(answered, forecast_answer=forecast_answer)
     if examples.rank is None or payloads.rank is None:
         return answered
     query: Any = payloads.rank.model_validate(examples.rank)

@@ -27,7 +27,7 @@ from ..problems import ProblemType
 
 LATENCY_BUCKETS = (0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0)
 BATCH_BUCKETS = (1, 2, 4, 8, 16, 32, 64, 128, 256, 512, 1024, 2048, 4096)
-SCORED_PATHS = ("/predict", "/rank")
+SCORED_PATHS = ("/predict", "/rank", "/forecast")
 
 
 class PredictionHistogram(Collector):

@@ -108,7 +108,7 @@ def document_service(app: FastAPI, state: ServingState) -> None:
 
 def _complete(document: dict[str, Any], state: ServingState) -> dict[str, Any]:
     payloads, examples = state.payloads, state.examples
-    requests = [payloads.predict] + ([payloads.rank] if payloads.rank is not None else [])
+    requests = [payloads.predict] + [m for m in (payloads.rank, payloads.forecast) if m is not None]
     _, definitions = models_json_schema(
         [(model, "validation") for model in requests], ref_template=COMPONENTS
     )
@@ -118,6 +118,8 @@ def _complete(document: dict[str, Any], state: ServingState) -> dict[str, Any]:
     _add_examples(paths["/predict"]["post"], examples.predict, examples.predict_answer)
     if examples.rank is not None:
         _add_examples(paths["/rank"]["post"], examples.rank, examples.rank_answer)
+    if examples.forecast is not None and "/forecast" in paths:
+        _add_examples(paths["/forecast"]["post"], examples.forecast, examples.forecast_answer)
     for path, bodies in examples.errors.items():
         for status, body in bodies.items():
             content = paths[path]["post"]["responses"][str(status)]["content"]

@@ -43,6 +43,7 @@ class PayloadModels:
     row: type[BaseModel]
     predict: type[BaseModel]
     rank: type[BaseModel] | None
+    forecast: type[BaseModel] | None = None  # forecasting projects' POST /forecast
 
 
 def _feature_type(spec: FeatureSpec, *, optional: bool) -> Any:

@@ -61,7 +61,7 @@ async def get_state(request: Request) -> ServingState:
 State = Annotated[ServingState, Depends(get_state)]
 
 
-def _request_id(request: Request) -> str:
+def request_id_of(request: Request) -> str:
     """The caller's X-Request-ID when it is a sane token, else a fresh one."""
     given = request.headers.get("x-request-id")
     return given if given and _REQUEST_ID.match(given) else uuid.uuid4().hex
@@ -75,7 +75,8 @@ def _json(content: dict[str, Any], request_id: str) -> Response:
     )
 
 
-async def _parse(request: Request, model: type[BaseModel]) -> Any:
+async def parse_body(request: Request, model: type[BaseModel]) -> Any:
+    """The body validated against `model` in one pass (400 when not JSON, 422 when invalid)."""
     body = await request.body()
     try:
         return model.model_validate_json(body)
@@ -136,13 +137,13 @@ def build_router(payloads: PayloadModels, problem: ProblemType) -> APIRouter:
         """
         state: ServingState = request.app.state.serving
         model = state.require_model()
-        body = await _parse(request, predict_model)
+        body = await parse_body(request, predict_model)
         check = check_rows(rows_to_columns(body.rows, model.schema.feature_names), model.schema)
         if not check.good.all():
             raise rule_violations(check, lambda row, name: f"rows.{row}.{name}")
         matrix = encode_columns(check.columns, model.schema)
         outputs = await state.score(matrix)
-        request_id = _request_id(request)
+        request_id = request_id_of(request)
         state.log(request_id, {**check.columns, **row_keys(body.rows, model.schema)}, outputs)
         content = predict_body(
             model.problem,  # the model's problem: it knows the threshold set at training
@@ -171,7 +172,7 @@ def build_router(payloads: PayloadModels, problem: ProblemType) -> APIRouter:
         """
         state: ServingState = request.app.state.serving
         model = state.require_model()
-        body = await _parse(request, rank_model)
+        body = await parse_body(request, rank_model)
         columns, shared = candidates_to_columns(body, model.schema)
         check = check_rows(columns, model.schema)
         if not check.good.all():
@@ -182,7 +183,7 @@ def build_router(payloads: PayloadModels, problem: ProblemType) -> APIRouter:
                 ),
             )
         scores = await state.score(encode_columns(check.columns, model.schema))
-        request_id = _request_id(request)
+        request_id = request_id_of(request)
         query = request_id if body.query_id is None else str(body.query_id)
         group = model.schema.group_column or "query_id"
         logged = {**check.columns, group: np.array([query] * len(scores), dtype=object)}

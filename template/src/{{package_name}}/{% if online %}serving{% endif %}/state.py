@@ -7,7 +7,7 @@ at start-up, `routes` reads it, so the handlers never import the app factory.
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
@@ -34,6 +34,8 @@ class ServingState:
     batcher: MicroBatcher | None = None
     predlog: PredictionLogger | None = None
     freeze_heap: bool = False  # a server process: see `app.freeze_startup_heap`
+    # What a problem type's own route keeps between requests (a forecast's stored history).
+    cache: dict[str, Any] = field(default_factory=dict)
 
     def require_model(self) -> LoadedModel:
         if self.model is None:

@@ -136,6 +136,10 @@ def _in_split(batch: pd.DataFrame, settings: dict[str, Any]) -> pd.DataFrame:
     if settings["train_start"] is not None:  # rows before the training window: no split
         code = np.where(stamps < settings["train_start"], -1, code)
     part = batch.loc[code == settings["split"]].reset_index(drop=True)
+    if settings["split"] < len(settings["edges"]):  # train, validation: labels known by the cut
+        problem: ProblemType = settings["problem"]
+        cut = pd.Timestamp(settings["edges"][settings["split"]], tz="UTC")
+        part = problem.known_by(part, cut).reset_index(drop=True)
     if len(part):
         validate_frame(part, schema, require_label=True)
     return part

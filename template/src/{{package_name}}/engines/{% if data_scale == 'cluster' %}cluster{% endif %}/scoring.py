@@ -51,6 +51,7 @@ def score_test_split(config: ProjectConfig, model: LoadedModel) -> TestSet:
     slices = config.metric.slice_columns(schema)
     # The time column too: `evaluate --decay` dates the test window by it.
     columns = [schema.label.name, *schema.time_columns, *schema.group_columns, *slices]
+    columns += config.problem_type.decision_features  # what `operating_point` reads
     keep = list(dict.fromkeys(columns))
     with ray_session(config):
         source, _ = read_source(config)

@@ -81,9 +81,11 @@ def fit_on_ray(config: ProjectConfig, *, show_progress: bool = True) -> FittedMo
             validation[schema.label.name].to_numpy()
         ),
         validation_groups=validation[group].to_numpy() if group else None,
+        validation_features=validation[list(config.problem_type.decision_features)],
         validation_outputs=outputs(validation, PREDICTION),
         validation_baseline=outputs(validation, BASELINE),
-        rows={"train": cuts.rows["train"], "validation": cuts.rows["validation"]},
+        # Counted after the split's filters (a forecast leaves out labels past the cut).
+        rows={name: int(datasets[name].count()) for name in ("train", "validation")},
         time_range={
             **window_start(cuts),
             "train_end": str(cuts.validation_start),
@@ -115,6 +117,7 @@ def _boost_on_ray(
             "group": schema.group_column,
             "baseline": baseline,
             "problem": config.problem_type,
+            "decision_features": list(config.problem_type.decision_features),
         },
         datasets=datasets,
         # Grouped rows: every worker sees the whole split and keeps its queries (by hash).
@@ -143,7 +146,8 @@ def _validation_scores(
     """Labels (and query ids) of the encoded validation split, with model and baseline output."""
     schema = config.feature_schema
     matrix = validation[schema.feature_names].to_numpy(dtype=np.float64)
-    scores = validation[[schema.label.name, *schema.group_columns]].copy()
+    decided = list(config.problem_type.decision_features)
+    scores = validation[[schema.label.name, *schema.group_columns, *decided]].copy()
     scores[PREDICTION] = booster.predict(matrix, num_threads=config.model.num_threads)
     scores[BASELINE] = config.problem_type.predict_baseline(baseline, matrix)
     return scores
@@ -199,6 +203,7 @@ def _train_worker(settings: dict[str, Any]) -> None:
         booster.save_model(str(Path(folder) / MODEL_FILE))
         matrix = validation[settings["features"]].to_numpy(dtype=np.float64)
         keep = [settings["label"], *([settings["group"]] if settings["group"] else [])]
+        keep += settings["decision_features"]  # read by `problem.decision` (a forecast's step)
         scores = validation[keep].copy()
         for prefix, values in (
             (PREDICTION, np.asarray(booster.predict(matrix, num_iteration=best))),

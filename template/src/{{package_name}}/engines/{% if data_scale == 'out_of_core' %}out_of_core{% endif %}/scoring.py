@@ -27,6 +27,7 @@ def score_test_split(config: ProjectConfig, model: LoadedModel) -> TestSet:
     slices = config.metric.slice_columns(schema)
     # The time column too: `evaluate --decay` dates the test window by it.
     columns = [schema.label.name, *schema.time_columns, *schema.group_columns, *slices]
+    columns += config.problem_type.decision_features  # what `operating_point` reads
     keep = list(dict.fromkeys(columns))
     categories = {spec.name: spec.categories for spec in schema.categorical_features}
     frames, predictions, baseline = [], [], []

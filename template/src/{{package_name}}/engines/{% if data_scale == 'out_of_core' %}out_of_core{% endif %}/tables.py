@@ -9,7 +9,7 @@ files one row group at a time through `ParquetSequence`. Rows are encoded by
 from __future__ import annotations
 
 from collections.abc import Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 import lightgbm as lgb
@@ -21,6 +21,8 @@ import pyarrow.parquet as pq
 from ...config import ProjectConfig
 from ...features import encode_frame
 from ...schema import SchemaError
+from ...series.examples import TIME_TEXT
+from ...tables import DataError
 from ...validation import validate_frame
 from ..partitioned import TimeCuts, parquet_files, source_path, time_cuts
 
@@ -89,11 +91,14 @@ def prepare(config: ProjectConfig, *, splits: tuple[str, ...] = SPLITS) -> Prepa
     time = pl.col(time_column_name(config))
     oldest = time >= cuts.train_start if cuts.train_start is not None else pl.lit(True)
     predicates = {
-        "train": oldest & (time < cuts.validation_start),
-        "validation": (time >= cuts.validation_start) & (time < cuts.test_start),
+        "train": oldest & (time < cuts.validation_start) & _known_by(config, cuts.validation_start),
+        "validation": (time >= cuts.validation_start)
+        & (time < cuts.test_start)
+        & _known_by(config, cuts.test_start),
         "test": time >= cuts.test_start,
     }
-    columns = [*schema.input_columns, schema.label.name]
+    label_time = config.problem_type.label_time_column  # kept: it says when a label is known
+    columns = [*schema.input_columns, schema.label.name, *([label_time] if label_time else [])]
     missing = [c for c in columns if c not in frame.collect_schema()]
     if missing:
         raise SchemaError(f"missing column(s) {missing}; the schema expects {columns}")
@@ -106,7 +111,31 @@ def prepare(config: ProjectConfig, *, splits: tuple[str, ...] = SPLITS) -> Prepa
             path, row_group_size=config.data.chunk_rows, engine="streaming"
         )
         written[name] = path
+    if config.problem_type.label_time_column is not None:
+        cuts = _recounted(cuts, written)
     return PreparedSplits(cuts, written, files)
+
+
+def _known_by(config: ProjectConfig, moment: pd.Timestamp) -> pl.Expr:
+    """Rows whose label was known by `moment` (`ProblemType.known_by`, as a Polars filter)."""
+    column = config.problem_type.label_time_column
+    if column is None:
+        return pl.lit(True)
+    known = pl.col(column).str.to_datetime(TIME_TEXT, time_zone="UTC", strict=True)
+    return known <= moment.to_pydatetime()
+
+
+def _recounted(cuts: TimeCuts, written: dict[str, Path]) -> TimeCuts:
+    """The cuts with the rows each split kept once labels from past its end were left out."""
+    rows = dict(cuts.rows)
+    for name, path in written.items():
+        rows[name] = int(pl.scan_parquet(path).select(pl.len()).collect().item())
+        if rows[name] < 10:
+            raise DataError(
+                f"the {name} split keeps {rows[name]} rows once rows whose label lies past "
+                "the next split are left out; more data is needed"
+            )
+    return replace(cuts, rows=rows)
 
 
 def iter_chunks(path: Path, *, columns: list[str] | None = None) -> Iterator[pd.DataFrame]:

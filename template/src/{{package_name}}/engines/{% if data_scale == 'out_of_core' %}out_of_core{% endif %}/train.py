@@ -79,6 +79,7 @@ def fit_out_of_core(config: ProjectConfig, *, show_progress: bool = True) -> Fit
             validation[schema.label.name].to_numpy()
         ),
         validation_groups=validation[group].to_numpy() if group else None,
+        validation_features=validation[list(problem.decision_features)],
         validation_outputs=model_output,
         validation_baseline=baseline_output,
         rows={"train": prepared.cuts.rows["train"], "validation": prepared.cuts.rows["validation"]},
@@ -99,7 +100,7 @@ def _validation_predictions(
 ) -> tuple[pd.DataFrame, np.ndarray, np.ndarray]:
     """Labels (and query ids) of the validation split with model and baseline output."""
     schema = config.feature_schema
-    keep = [schema.label.name, *schema.group_columns]
+    keep = [schema.label.name, *schema.group_columns, *config.problem_type.decision_features]
     frames, model_parts, baseline_parts = [], [], []
     for chunk in iter_chunks(path):
         matrix = encode_frame(chunk, schema)

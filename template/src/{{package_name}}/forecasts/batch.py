@@ -14,23 +14,36 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
+from ..batch import new_run_id
 from ..config import ProjectConfig
 from ..features import encode_frame
+from ..predlog import open_prediction_log, prediction_ids
 from ..problems.forecasting import Forecasting
 from ..registry import LoadedModel
-from ..tables import read_table
-from .examples import ORIGIN, SCALE, SERIES, STEP, TARGET_TIME, Layout, build_examples
+from ..series.examples import (
+    ORIGIN,
+    SCALE,
+    SERIES,
+    STEP,
+    TARGET_TIME,
+    TIME_TEXT,
+    Layout,
+    build_examples,
+    period_starts,
+)
 
 FORECAST_COLUMNS = (SERIES, ORIGIN, TARGET_TIME, STEP, "p10", "p50", "p90", "model_version")
 
 
 @dataclass(frozen=True)
 class Forecast:
-    """One origin's forecasts and where they came from."""
+    """One origin's forecasts and where they came from (with the examples they were made from)."""
 
     table: pd.DataFrame
     origin: pd.Timestamp
     model_version: str
+    examples: pd.DataFrame
+    scaled_p50: np.ndarray
 
     def summary(self) -> str:
         series = self.table[SERIES].nunique()
@@ -48,16 +61,20 @@ def forecast_from_history(
     *,
     origin: pd.Timestamp | None = None,
 ) -> Forecast:
-    """Forecast every series of `history` from `origin` (default: its newest timestamp).
+    """Forecast every series of `history` from `origin` (default: its newest value's period).
 
     Only values at or before the origin are read, except the covariates, which
     must be present for the target times when the model uses them (a planned
     promotion is known ahead; a missing one is read as unknown).
     """
-    times = pd.to_datetime(history[layout.time_column], utc=True)
-    if history.empty or times.isna().all():
-        raise ValueError("the history holds no timestamps to forecast from")
-    origin = pd.Timestamp(times.max() if origin is None else origin)
+    if history.empty:
+        raise ValueError("the history holds no rows to forecast from")
+    times = period_starts(history[layout.time_column], layout)
+    observed = pd.to_numeric(history[layout.target_column], errors="coerce").notna().to_numpy()
+    if origin is None and not observed.any():
+        raise ValueError(f"column '{layout.target_column}' has no values to forecast from")
+    # The newest period with a value; later rows carry only planned covariates.
+    origin = pd.Timestamp(times[observed].max() if origin is None else origin)
     origin = origin.tz_localize("UTC") if origin.tzinfo is None else origin.tz_convert("UTC")
     examples = build_examples(history, layout, origins=[origin])
     matrix = encode_frame(examples, model.schema)
@@ -74,35 +91,28 @@ def forecast_from_history(
     table["p50"] = np.maximum(p50 * scale, floor)
     table["p90"] = np.maximum(high * scale, floor)
     table["model_version"] = model.version
-    return Forecast(table[list(FORECAST_COLUMNS)], origin, model.version)
+    return Forecast(table[list(FORECAST_COLUMNS)], origin, model.version, examples, p50)
 
 
-def read_history(config: ProjectConfig) -> pd.DataFrame:
-    """The long table: `problem.history_source`, or the sample's history when it is null.
+def log_forecast(
+    config: ProjectConfig, forecast: Forecast, model: LoadedModel, *, source: str = "batch"
+) -> Forecast:
+    """Write the forecast's rows to the prediction log (tagged `source`); ids in its table.
 
-    The sample's history is drawn again from `model.seed`: the same draw that
-    `data sample` turned into examples, so forecasts continue the sample.
+    Logged like any scored row: the features, the series and target time (the
+    key actuals come back by) and the origin as the row's time, so drift
+    checks see production inputs and `labels ingest` can label each forecast.
     """
-    problem = forecasting_problem(config)
-    source = config.problem.history_source
-    if source:
-        return read_table(config.path(source))
-    rng = np.random.default_rng(config.model.seed)
-    history, _origins = problem.sample_history(rng, config.data.sample_rows)
-    return history
-
-
-def examples_from_history(config: ProjectConfig, history: pd.DataFrame) -> pd.DataFrame:
-    """Training examples (with the schema's label) from a long table, every period an origin."""
-    problem = forecasting_problem(config)
-    label = config.feature_schema.label.name
-    examples = build_examples(history, problem.layout, label=label)
-    examples[TARGET_TIME] = examples[TARGET_TIME].dt.strftime("%Y-%m-%dT%H:%M:%SZ")
-    return examples.drop(columns=[SCALE])
-
-
-def forecasting_problem(config: ProjectConfig) -> Forecasting:
-    problem = config.problem_type
-    if not isinstance(problem, Forecasting):
-        raise ValueError(f"{config.problem.type} projects do not forecast series")
-    return problem
+    run_id = new_run_id()
+    ids = prediction_ids(run_id, range(len(forecast.table)))
+    examples = forecast.examples
+    columns: dict[str, np.ndarray] = {
+        name: examples[name].to_numpy() for name in model.schema.feature_names
+    }
+    columns[SERIES] = examples[SERIES].astype(str).to_numpy(dtype=object)
+    columns[TARGET_TIME] = examples[TARGET_TIME].dt.strftime(TIME_TEXT).to_numpy(dtype=object)
+    columns[ORIGIN] = examples[ORIGIN].dt.strftime(TIME_TEXT).to_numpy(dtype=object)
+    with open_prediction_log(config, source=source, max_pending=4) as log:
+        log.log(run_id, model.version, columns, forecast.scaled_p50, ids=ids, wait=True)
+    table = forecast.table.assign(prediction_id=ids)
+    return Forecast(table, forecast.origin, forecast.model_version, examples, forecast.scaled_p50)
