@@ -431,6 +431,7 @@ def test_mermaid_diagram_matches_serving_mode(render: Any, problem_type: str, mo
         ("ranking", "online", "none"),
         ("regression", "batch", "gitlab"),
         ("multiclass_classification", "batch", "none"),
+        ("forecasting", "online", "github"),
     ],
 )
 def test_ml_test_score_is_honest(

@@ -173,11 +173,14 @@ def test_operations_answers_switch_files(matrix_root: Path) -> None:
     assert (default_like / "Dockerfile").is_file()
     assert not (default_like / ".gitlab-ci.yml").exists()
 
+    assert (default_like / ".github" / "dependabot.yml").is_file()
     gitlab = matrix_root / "ops_gitlab"
     assert (gitlab / ".gitlab-ci.yml").is_file() and not (gitlab / ".github").exists()
+    assert (gitlab / "renovate.json").is_file()
 
     no_ci = matrix_root / "ops_no_ci"
     assert not (no_ci / ".github").exists() and not (no_ci / ".gitlab-ci.yml").exists()
+    assert not (no_ci / "renovate.json").exists()
 
     assert not (matrix_root / "ops_no_docker" / "Dockerfile").exists()
 
@@ -219,6 +222,15 @@ def test_actionlint_and_the_workflow_schema_pass_on_every_github_workflow(
         "check-jsonschema", "--builtin-schema", "vendor.github-workflows", *map(str, workflows)
     )
     assert schema.returncode == 0, schema.stdout[-6000:]
+
+
+def test_every_dependency_bot_config_matches_its_schema(matrix_root: Path) -> None:
+    bots = (("dependabot", "*/.github/dependabot.yml"), ("renovate", "*/renovate.json"))
+    for name, pattern in bots:
+        files = sorted(matrix_root.glob(pattern))
+        assert files, pattern
+        result = _tool("check-jsonschema", "--builtin-schema", f"vendor.{name}", *map(str, files))
+        assert result.returncode == 0, result.stdout[-6000:]
 
 
 def test_every_gitlab_pipeline_matches_gitlabs_schema(matrix_root: Path) -> None:

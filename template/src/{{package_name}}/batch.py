@@ -52,6 +52,7 @@ class BatchResult:
     seconds: float
     output_path: Path
     rejects_path: Path | None
+    rows_nonfinite: int = 0  # predictions that came out NaN or infinite (ML Test Score N5)
 
     @property
     def rows_per_second(self) -> float:
@@ -66,6 +67,8 @@ class BatchResult:
         ]
         if self.rejects_path is not None:
             lines.append(f"{self.rows_rejected} row(s) rejected, reasons in {self.rejects_path}")
+        if self.rows_nonfinite:
+            lines.append(f"{self.rows_nonfinite} prediction(s) are NaN or infinite")
         return "\n".join(lines)
 
 
@@ -189,7 +192,7 @@ def score_chunked(
     partial = output_path.with_name(f"{output_path.name}.partial")
     writer: pq.ParquetWriter | None = None
     rejects: pq.ParquetWriter | None = None
-    counts = {"read": 0, "scored": 0, "rejected": 0, "chunks": 0}
+    counts = {"read": 0, "scored": 0, "rejected": 0, "chunks": 0, "nonfinite": 0}
     predlog = open_batch_log(config, options) if log else None
     try:
         for table in read_chunks(Path(input_path), chunk_rows=size):
@@ -202,6 +205,8 @@ def score_chunked(
             scored = _score(config, model, table, columns, good, (run_id, ids))
             writer = writer or pq.ParquetWriter(partial, scored.schema)
             writer.write_table(scored)
+            points = config.problem_type.point_predictions(_outputs_of(scored, model))
+            counts["nonfinite"] += int((~np.isfinite(points)).sum())
             if not good.all():
                 bad = _rejected_rows(frame, reasons, ~good, offset=counts["read"])
                 rejects = rejects or pq.ParquetWriter(rejects_path, bad.schema)
@@ -209,8 +214,7 @@ def score_chunked(
             if predlog is not None and good.any():
                 values = {name: column[good] for name, column in columns.items()}
                 values = with_row_keys(values, frame.loc[good], model.schema)
-                logged = config.problem_type.point_predictions(_outputs_of(scored, model))
-                predlog.log(run_id, model.version, values, logged, ids=ids, wait=True)
+                predlog.log(run_id, model.version, values, points, ids=ids, wait=True)
             counts["read"] += len(frame)
             counts["scored"] += int(good.sum())
             counts["rejected"] += int((~good).sum())
@@ -238,6 +242,7 @@ def score_chunked(
         seconds=time.perf_counter() - started,
         output_path=output_path,
         rejects_path=rejects_path if counts["rejected"] else None,
+        rows_nonfinite=counts["nonfinite"],
     )
 
 

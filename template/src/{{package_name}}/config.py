@@ -273,6 +273,8 @@ class MonitoringSection(_Section):
     performance_tolerance: float = Field(default=0.1, ge=0)
     schedule: str = "0 5 * * 1"  # the scheduled CI job's cron (the CI files hold a copy)
     performance_window: Literal["day", "week"] = "week"
+    # `monitor staleness` alarms when the champion was trained longer ago than this.
+    max_model_age_days: int = Field(default=14, ge=1)
     # The prediction log: `log prune` deletes whole days older than this.
     log_retention_days: int = Field(default=180, ge=1)
     # A log writer keeps rows in memory and writes a Parquet segment when it

@@ -212,12 +212,13 @@ def _check_files(config: ProjectConfig, *, reference: Path, current: Path) -> Dr
     ref_frame, cur_frame = _read(reference), _read(current)
     _require_schema_columns(ref_frame, schema, f"the reference table ({reference})")
     _require_schema_columns(cur_frame, schema, f"the current table ({current})")
+    nonfinite = _nonfinite_predictions(cur_frame)
     ref_frame, cur_frame = _judged_rows(ref_frame, config), _judged_rows(cur_frame, config)
     kinds = _schema_kinds(config)
     if PREDICTION not in ref_frame.columns or PREDICTION not in cur_frame.columns:
         del kinds[PREDICTION]
     reference_overrides, overrides, notes = _per_query(ref_frame, cur_frame, schema)
-    return compare_frames(
+    report = compare_frames(
         ref_frame,
         cur_frame,
         config,
@@ -227,6 +228,7 @@ def _check_files(config: ProjectConfig, *, reference: Path, current: Path) -> Dr
         reference_overrides=reference_overrides,
         notes=notes,
     )
+    return replace(report, nonfinite_predictions=nonfinite)
 
 
 def _require_schema_columns(frame: pd.DataFrame, schema: FeatureSchema, table: str) -> None:
@@ -308,6 +310,7 @@ def _check_project(
         if PREDICTION not in cur_frame.columns and model is not None:
             cur_frame = _with_predictions(cur_frame, model, config)
     version = model.version if model is not None and reference is None else None
+    nonfinite = _nonfinite_predictions(cur_frame)  # every logged row counts, not one per group
     ref_frame, cur_frame = _judged_rows(ref_frame, config), _judged_rows(cur_frame, config)
     reference_overrides, overrides, notes = _per_query(ref_frame, cur_frame, schema)
     if version is not None and {"model_version", PREDICTION} <= set(cur_frame.columns):
@@ -326,10 +329,19 @@ def _check_project(
         reference_overrides=reference_overrides,
         notes=notes,
     )
+    report = replace(report, nonfinite_predictions=nonfinite)
     if model is None or PREDICTION not in overrides:
         return report
     scores = np.asarray(overrides[PREDICTION], dtype=float)
     return replace(report, alert_rate=model.problem.alert_rate_check(scores))
+
+
+def _nonfinite_predictions(frame: pd.DataFrame) -> int:
+    """Logged predictions that are NaN or infinite: never a model's honest answer."""
+    if PREDICTION not in frame.columns:
+        return 0
+    values = pd.to_numeric(frame[PREDICTION], errors="coerce").to_numpy(dtype=float)
+    return int((~np.isfinite(values)).sum())
 
 
 def _with_predictions(frame: pd.DataFrame, model: Any, config: ProjectConfig) -> pd.DataFrame:

@@ -34,6 +34,8 @@ class DriftReport:
     ignored_columns: dict[str, str] = field(default_factory=dict)
     # Anomaly detection: the logged alert rate against the alert budget.
     alert_rate: dict[str, Any] = field(default_factory=dict)
+    # Predictions in the current window that are NaN or infinite (ML Test Score N5).
+    nonfinite_predictions: int = 0
     checked_at: str = field(default_factory=lambda: datetime.now(UTC).isoformat(timespec="seconds"))
     profiles: tuple[dict[str, ColumnProfile], dict[str, ColumnProfile]] = field(
         default=({}, {}), repr=False, compare=False
@@ -50,8 +52,14 @@ class DriftReport:
 
     @property
     def alert(self) -> bool:
-        """True when someone should look: dataset drift or a drop of the primary metric."""
-        return self.dataset_drift or self.performance_drift or bool(self.alert_rate.get("drifted"))
+        """True when someone should look: dataset drift, a drop of the primary metric,
+        an alert rate off its budget, or any NaN or infinite prediction."""
+        return (
+            self.dataset_drift
+            or self.performance_drift
+            or bool(self.alert_rate.get("drifted"))
+            or self.nonfinite_predictions > 0
+        )
 
     def summary(self) -> str:
         drifted = [c.name for c in self.columns if c.drifted]
@@ -69,6 +77,11 @@ class DriftReport:
             lines.append(self.performance.summary())
         if self.alert_rate:
             lines.append(self.alert_rate["summary"])
+        if self.nonfinite_predictions:
+            lines.append(
+                f"{self.nonfinite_predictions} prediction(s) are NaN or infinite: the model or "
+                "its inputs are numerically broken"
+            )
         verdict = "DRIFT" if self.dataset_drift else "no dataset drift"
         lines.append(f"Verdict: {verdict}")
         return "\n".join(lines)
@@ -89,5 +102,6 @@ class DriftReport:
             "model_version": self.model_version,
             "ignored_columns": self.ignored_columns,
             **({"alert_rate": self.alert_rate} if self.alert_rate else {}),
+            "nonfinite_predictions": self.nonfinite_predictions,
             "checked_at": self.checked_at,
         }

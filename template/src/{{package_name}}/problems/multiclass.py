@@ -109,7 +109,10 @@ class MulticlassClassification(ProblemBase):
         return classes
 
     def point_predictions(self, outputs: np.ndarray) -> np.ndarray:
-        return np.asarray(outputs).argmax(axis=1).astype(np.float64)
+        """The predicted class; NaN when a probability is not finite (the monitor counts it)."""
+        outputs = np.asarray(outputs)
+        classes = outputs.argmax(axis=1).astype(np.float64)
+        return np.where(np.isfinite(outputs).all(axis=1), classes, np.nan)
 
     def logged_outputs(self, points: np.ndarray) -> np.ndarray:
         """The log keeps the predicted class: a one-hot row per prediction."""

@@ -106,6 +106,11 @@ class ServingMetrics:
             "Scored rows the prediction log could not keep up with",
             registry=self.registry,
         )
+        self.nonfinite = Counter(
+            "model_nonfinite_predictions",
+            "Predictions that came out NaN or infinite (numerical trouble; ML Test Score N5)",
+            registry=self.registry,
+        )
         self.auth_failures = Counter(
             "http_auth_failures",
             "Requests refused by the bearer-token check, by reason",
@@ -137,7 +142,11 @@ class ServingMetrics:
 
     def observe_batch(self, outputs: np.ndarray) -> None:
         self.batch_rows.observe(len(outputs))
-        self.predictions.observe(self._point_predictions(outputs))
+        points = self._point_predictions(outputs)
+        broken = int((~np.isfinite(points)).sum())
+        if broken:
+            self.nonfinite.inc(broken)
+        self.predictions.observe(points)
 
 
 class _LogCollector(Collector):
