@@ -43,6 +43,7 @@ from .dates import detect_date_format
 EXAMPLES_FILE = Path("data") / "examples.parquet"
 # The period between consecutive timestamps of a series, and the frequency it means.
 PERIOD_DAYS = {"hour": (1 / 24, 1 / 24), "day": (1, 1), "week": (7, 7), "month": (28, 31)}
+ADVERB = {"hour": "hourly", "day": "daily", "week": "weekly", "month": "monthly"}
 MIN_PERIODS = 8  # a series needs this many periods before anything can be learnt from it
 
 
@@ -211,14 +212,15 @@ def _findings(
 ) -> tuple[str, ...]:
     periods = period_starts(frame[layout.time_column], layout)
     lines = [
-        f"{frame[layout.series_column].nunique()} series, {layout.frequency}ly, from "
+        f"{frame[layout.series_column].nunique()} series, {ADVERB[layout.frequency]}, from "
         f"{periods.min():%Y-%m-%d} to {periods.max():%Y-%m-%d}",
         f"{len(examples)} examples: every period an origin, {layout.horizon} steps ahead, "
         f"season of {layout.seasonal_period}",
     ]
     if asked and asked != layout.frequency:
         lines.append(
-            f"the project was set up for {asked}ly series; the table is {layout.frequency}ly, so "
+            f"the project was set up for {ADVERB[asked]} series; the table is "
+            f"{ADVERB[layout.frequency]}, so "
             f"forecast_frequency and seasonal_period ({layout.seasonal_period}) follow the table"
         )
     missing = float(pd.to_numeric(frame[layout.target_column], errors="coerce").isna().mean())
