@@ -82,16 +82,30 @@ def forecast_from_history(
     problem = model.problem
     if not isinstance(problem, Forecasting):
         raise ValueError(f"model {model.version} is not a forecasting model")
-    low, high = problem.interval(p50, examples[STEP].to_numpy())
-    scale = examples[SCALE].to_numpy(dtype=float)
-    floor = 0.0 if (pd.to_numeric(history[layout.target_column]) >= 0).all() else -np.inf
-    table = examples[[SERIES, ORIGIN, TARGET_TIME]].copy()
-    table[STEP] = examples[STEP].astype(int)
-    table["p10"] = np.maximum(low * scale, floor)
-    table["p50"] = np.maximum(p50 * scale, floor)
-    table["p90"] = np.maximum(high * scale, floor)
+    table = in_units(problem, examples, p50, history[layout.target_column])
     table["model_version"] = model.version
     return Forecast(table[list(FORECAST_COLUMNS)], origin, model.version, examples, p50)
+
+
+def in_units(
+    problem: Forecasting, examples: pd.DataFrame, p50: np.ndarray, observed: pd.Series
+) -> pd.DataFrame:
+    """P10, P50 and P90 in the series' units, one row per example.
+
+    The scaled median gets the step's stored interval, then each row's scale.
+    When every observed value is at least 0 (demand), no bound goes below 0;
+    rows still waiting for their value (planned periods) do not count.
+    """
+    low, high = problem.interval(p50, examples[STEP].to_numpy())
+    scale = examples[SCALE].to_numpy(dtype=float)
+    values = pd.to_numeric(observed, errors="coerce").dropna()
+    floor = 0.0 if (values >= 0).all() else -np.inf
+    table = examples[[SERIES, ORIGIN, TARGET_TIME]].copy()
+    table[STEP] = examples[STEP].astype(int)
+    table["p10"] = np.fmax(low * scale, floor)
+    table["p50"] = np.fmax(p50 * scale, floor)
+    table["p90"] = np.fmax(high * scale, floor)
+    return table
 
 
 def log_forecast(
