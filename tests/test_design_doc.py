@@ -468,6 +468,18 @@ def test_ml_test_score_is_honest(
     assert (rows["N6"][3] == "automated") is (mode == "online" and ci_provider != "none")
 
 
+@pytest.mark.parametrize("problem_type", PROBLEM_TYPES)
+def test_every_problem_type_automates_five_rows_in_every_section(
+    render: Any, problem_type: str
+) -> None:
+    # Batch is the harder case: N6 (latency) has no scheduled check there.
+    doc = render(**answers_for(problem_type, "batch"))
+    summary = table_with(doc.sections["11. ML Test Score"], "section")
+    automated = {section: int(summary[section][1]) for section in ML_TEST_SECTIONS.values()}
+    assert min(automated.values()) >= 5, automated
+    assert "automated today, it is 5.\n" in doc.text or min(automated.values()) > 5
+
+
 HOSTILE = (
     "  # Not a heading\n- not a list | not a cell\n```\n<script>alert('x')</script> &amp;\n"
     "\n1. {{ 7 * 7 }} {% if x %} `tick` *star* _under_ [link](http://x) \\ back\n===\n> quote"

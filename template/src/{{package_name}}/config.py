@@ -99,6 +99,69 @@ class ProblemSection(_Section):
     label_delay_days: int = Field(default=1, ge=0)
 
 
+class SliceGate(_Section):
+    """What one slice must reach; every rule given must hold."""
+
+    # The slice's value must reach this, like metric.threshold.
+    threshold: float | None = None
+    # How far the slice may fall behind the overall value, in the metric's units...
+    max_gap: float | None = Field(default=None, ge=0)
+    # ... or as a share of the overall value (0.2: at most 20% worse).
+    max_relative_gap: float | None = Field(default=None, ge=0)
+    # The model must do at least as well as the baseline on the slice, not only overall.
+    at_least_baseline: bool = False
+
+    @model_validator(mode="after")
+    def _some_rule(self) -> SliceGate:
+        if (self.threshold, self.max_gap, self.max_relative_gap) == (None, None, None) and not (
+            self.at_least_baseline
+        ):
+            raise ValueError(
+                "a slice gate needs a rule: threshold, max_gap, max_relative_gap or "
+                "at_least_baseline: true"
+            )
+        return self
+
+
+class FeatureReviewSection(_Section):
+    """`explain features`: each feature's permutation gain and cost (feature_value.py)."""
+
+    rows: int = Field(default=20_000, ge=100)  # validation rows it runs on, at most
+    repeats: int = Field(default=5, ge=2)  # shuffles per feature
+    # A feature pays its way when its gain, less two standard errors, is above this.
+    min_gain: float = 0.0
+    # What the pipeline does when a feature does not pay: warn, or fail the run.
+    on_useless: Literal["warn", "fail"] = "warn"
+
+
+class PolicySection(_Section):
+    """The team's rules for features (ML Test Score D4), checked whenever the config loads."""
+
+    # A feature carrying one of these tags is refused (pii: personal data may be
+    # kept as an id, hashed in the log, but never fed to the model).
+    forbidden_feature_tags: list[str] = Field(default_factory=lambda: ["pii"])
+    # Fields every feature must fill in configs/schema.yaml (e.g. [owner, source]).
+    required_feature_fields: list[Literal["owner", "source", "tags"]] = Field(default_factory=list)
+
+    def violations(self, schema: FeatureSchema) -> list[str]:
+        """One sentence per feature that breaks the policy; empty when all comply."""
+        found = []
+        forbidden = {tag.lower() for tag in self.forbidden_feature_tags}
+        for spec in schema.features:
+            if hits := sorted(forbidden & set(spec.tags)):
+                found.append(
+                    f"feature '{spec.name}' is tagged {hits}, which policy.forbidden_feature_tags "
+                    "does not allow in a model (keep it as an id column, or drop it)"
+                )
+            missing = [name for name in self.required_feature_fields if not getattr(spec, name)]
+            if missing:
+                found.append(
+                    f"feature '{spec.name}' has no {' or '.join(missing)}, which "
+                    "policy.required_feature_fields asks of every feature"
+                )
+        return found
+
+
 class MetricSection(_Section):
     primary: str
     # Filled from the metric registry, the one source of a metric's direction,
@@ -111,10 +174,27 @@ class MetricSection(_Section):
     confidence_level: float = Field(default=0.95, gt=0, lt=1)
     slices: list[str] = Field(default_factory=list)
     min_slice_rows: int = Field(default=30, ge=1)
+    # Rules every slice must meet for the gate to pass (ML Test Score M6): the key
+    # is a column (each of its slices), `column=value` (one slice) or "*" (every
+    # sliced column); a more specific key replaces a broader one.
+    slice_gates: dict[str, SliceGate] = Field(default_factory=dict)
+    # Columns tagged `protected` in the schema (M7): the gate fails when the primary
+    # metric of the worst group is further than this share of the best group's
+    # value from it. null: the gaps are reported, not enforced.
+    max_group_gap: float | None = Field(default=None, gt=0)
 
     def slice_columns(self, schema: FeatureSchema) -> list[str]:
-        """The columns the evaluation slices by: `slices`, else every categorical feature."""
-        return list(self.slices) or [spec.name for spec in schema.categorical_features]
+        """What the evaluation slices by: `slices` (else every categorical feature) and
+        every column tagged protected."""
+        chosen = list(self.slices) or [spec.name for spec in schema.categorical_features]
+        return list(dict.fromkeys([*chosen, *schema.tagged("protected")]))
+
+    def gate_for(self, column: str, category: str) -> SliceGate | None:
+        """The rule for one slice: `column=category`, else `column`, else "*"."""
+        for key in (f"{column}={category}", column, "*"):
+            if key in self.slice_gates:
+                return self.slice_gates[key]
+        return None
 
 
 class PromotionSection(_Section):
@@ -169,6 +249,22 @@ class DataSection(_Section):
         return value
 
 
+class TunedSection(_Section):
+    """What `tune` found (tuning.py): params that beat model.params, and the study behind them."""
+
+    params: dict[str, float | int | str | bool]
+    metric: str
+    direction: Literal["higher", "lower"]
+    best_value: float  # validation value of `params`
+    current_value: float  # validation value of the params in use before tuning
+    trials: int = Field(ge=1)
+    completed: int = Field(ge=0)
+    pruned: int = Field(ge=0)
+    seed: int
+    date: str  # when the study ran, ISO 8601
+    data_fingerprint: str | None = None
+
+
 class ModelSection(_Section):
     library: Literal["lightgbm"] = "lightgbm"
     seed: int = 42
@@ -176,6 +272,12 @@ class ModelSection(_Section):
     # Fixed so that training is reproducible (LightGBM's results depend on it).
     num_threads: int = Field(default=1, ge=1)
     early_stopping_rounds: int = Field(default=30, ge=1)
+    # Written by `tune`; its params win over `params`. Delete it to train on `params` alone.
+    tuned: TunedSection | None = None
+
+    def effective_params(self) -> dict[str, Any]:
+        """`params` with the tuned ones over them: what LightGBM trains with."""
+        return {**self.params, **(self.tuned.params if self.tuned else {})}
 
 
 class ServingSection(_Section):
@@ -277,6 +379,9 @@ class MonitoringSection(_Section):
     max_model_age_days: int = Field(default=14, ge=1)
     # The prediction log: `log prune` deletes whole days older than this.
     log_retention_days: int = Field(default=180, ge=1)
+    # Columns tagged pii in the schema: "hash" stores a keyed hash (key in
+    # $ML_LOG_HASH_KEY; without it they are dropped), "drop" stores them empty.
+    log_pii: Literal["hash", "drop"] = "hash"
     # A log writer keeps rows in memory and writes a Parquet segment when it
     # holds log_flush_rows rows or its oldest row is log_flush_seconds old, and
     # on a clean shutdown; a crash loses at most what it held.
@@ -324,6 +429,8 @@ class ProjectConfig(_Section):
     tracking: TrackingSection = TrackingSection()
     monitoring: MonitoringSection = MonitoringSection()
     paths: PathsSection = PathsSection()
+    policy: PolicySection = PolicySection()
+    feature_review: FeatureReviewSection = FeatureReviewSection()
     feature_schema: FeatureSchema
 
     def path(self, relative: Path | str) -> Path:
@@ -402,6 +509,8 @@ class ProjectConfig(_Section):
             raise ValueError(str(error)) from None
         if self.data.scale != "memory":
             self._check_partitioned_tier_limits()
+        if violations := self.policy.violations(self.feature_schema):
+            raise ValueError("configs/schema.yaml breaks the policy: " + "; ".join(violations))
         if self.monitoring.log_retention_days <= self.problem.label_delay_days:
             raise ValueError(
                 f"monitoring.log_retention_days ({self.monitoring.log_retention_days}) must be "

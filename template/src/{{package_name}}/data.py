@@ -227,6 +227,18 @@ def _cut(ordered: pd.DataFrame, config: ProjectConfig) -> Splits:
     )
 
 
+def bounded_rows(frame: pd.DataFrame, max_rows: int, group_column: str | None) -> pd.DataFrame:
+    """At most `max_rows` rows of `frame`, spread over it, in its order; queries stay whole."""
+    if len(frame) <= max_rows:
+        return frame.reset_index(drop=True)
+    if group_column is None:
+        keep = np.linspace(0, len(frame) - 1, max_rows).round().astype(int)
+        return frame.iloc[np.unique(keep)].reset_index(drop=True)
+    sizes = frame.groupby(group_column, sort=False).size()
+    chosen = sizes.index[np.cumsum(sizes.to_numpy()) <= max_rows]
+    return frame.loc[frame[group_column].isin(chosen)].reset_index(drop=True)
+
+
 def fingerprint(frame: pd.DataFrame) -> str:
     """sha256 of the table's content (values and column names), stored with each model."""
     digest = hashlib.sha256(",".join(map(str, frame.columns)).encode())

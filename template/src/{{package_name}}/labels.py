@@ -37,6 +37,7 @@ from .logstore import (
     log_location,
 )
 from .predlog import DEFAULT_SOURCES, check_sources, event_times, log_frame, read_prediction_log
+from .privacy import LOG_HASH_KEY_ENV_VAR, log_privacy
 from .schema import FeatureSchema, SchemaError, canonical_text
 from .tables import DataError, read_table
 
@@ -274,6 +275,25 @@ def _entity_keys(frame: pd.DataFrame, names: tuple[str, ...]) -> pd.Series:
     return pd.Series(keys, index=frame.index, dtype="object")
 
 
+def _as_logged(frame: pd.DataFrame, names: tuple[str, ...], config: ProjectConfig) -> pd.DataFrame:
+    """The label file's id columns written the way the log keeps them (pii ones hashed)."""
+    privacy = log_privacy(config)
+    emptied = [name for name in names if name in privacy.dropped]
+    if emptied:
+        raise LabelFileError(
+            f"the id column(s) {emptied} are tagged pii and the log keeps them empty "
+            f"(set {LOG_HASH_KEY_ENV_VAR} to keep a keyed hash instead), so labels cannot "
+            f"find their predictions by entity; send the '{PREDICTION_ID}' column"
+        )
+    hashed = [name for name in names if name in privacy.hashed]
+    if not hashed:
+        return frame
+    frame = frame.copy()
+    for name in hashed:
+        frame[name] = privacy.hash_values(frame[name].tolist())
+    return frame
+
+
 def _match_entities(
     frame: pd.DataFrame,
     times: pd.Series,
@@ -283,6 +303,7 @@ def _match_entities(
 ) -> tuple[pd.Series, pd.Series]:
     """Each label's prediction id: the entity's latest prediction within the label delay."""
     names = config.feature_schema.id_columns
+    frame = _as_logged(frame, names, config)
     outcome = pd.Series(pd.NA, index=frame.index, dtype="object")
     at = times.astype("datetime64[ns, UTC]")
     labels = pd.DataFrame({"entity": _entity_keys(frame, names), "at": at, "row": frame.index})

@@ -59,6 +59,7 @@ from .logstore import (
     segment_files,
     write_segment,
 )
+from .privacy import LogPrivacy, log_privacy
 from .schema import FeatureSchema
 
 logger = logging.getLogger(__name__)
@@ -149,8 +150,9 @@ class _Buffer:
     spends its time per segment, not per row.
     """
 
-    def __init__(self, schema: pa.Schema) -> None:
+    def __init__(self, schema: pa.Schema, privacy: LogPrivacy) -> None:
         self.schema = schema
+        self.privacy = privacy
         self.entries: list[_Entry] = []
         self.rows = 0
         self.oldest: float | None = None  # monotonic time of the first row held
@@ -179,7 +181,8 @@ class _Buffer:
                 arrays.append(pa.array(own[field.name], type=field.type))
             else:
                 arrays.append(self._column(field, counts))
-        return pa.Table.from_arrays(arrays, schema=self.schema)
+        table = pa.Table.from_arrays(arrays, schema=self.schema)
+        return self.privacy.apply(table) if self.privacy.active else table
 
     def _column(self, field: pa.Field, counts: list[int]) -> pa.Array:
         kind = field.type
@@ -237,6 +240,7 @@ class PredictionLogger:
         max_pending: int = 10_000,
         flush_rows: int = 100_000,
         flush_interval_s: float = 60.0,
+        privacy: LogPrivacy | None = None,
     ) -> None:
         self.location = location
         self.source = _check_source(source, WRITER_SOURCES)
@@ -247,7 +251,8 @@ class PredictionLogger:
         self.dropped_rows = 0
         self.segments_written = 0
         self._arrow_schema = arrow_schema(schema)
-        self._buffer = _Buffer(self._arrow_schema)
+        self._privacy = privacy or LogPrivacy()
+        self._buffer = _Buffer(self._arrow_schema, self._privacy)
         self._queue: queue.Queue[Any] = queue.Queue(maxsize=max_pending)
         segment_files(location)  # an unusable or unconverted log fails here, not later
         self._closed = False
@@ -351,7 +356,7 @@ class PredictionLogger:
                 return
 
     def _write_buffer(self) -> None:
-        buffer, self._buffer = self._buffer, _Buffer(self._arrow_schema)
+        buffer, self._buffer = self._buffer, _Buffer(self._arrow_schema, self._privacy)
         if buffer.rows == 0:
             return
         try:
@@ -381,6 +386,7 @@ def open_prediction_log(
         max_pending=max_pending,
         flush_rows=config.monitoring.log_flush_rows,
         flush_interval_s=config.monitoring.log_flush_seconds,
+        privacy=log_privacy(config),
     )
 
 

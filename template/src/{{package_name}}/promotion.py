@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import json
 import math
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 import numpy as np
@@ -24,7 +24,7 @@ import pandas as pd
 
 from .config import ProjectConfig
 from .engines import engine_for
-from .evaluation.harness import score_outputs
+from .evaluation.harness import gate_failures, score_outputs, slice_results
 from .evaluation.results import TestSet, finite_or_none, release_gate
 from .metrics import get_metric
 from .metrics.paired import PairedGain, paired_gain
@@ -51,6 +51,7 @@ class PromotionDecision:
     champion: str | None = None
     champion_value: float | None = None
     comparison: PairedGain | None = None
+    slice_failures: list[str] = field(default_factory=list)  # metric.slice_gates, max_group_gap
 
     def summary(self) -> str:
         verdict = "promoted to champion" if self.promoted else "not promoted"
@@ -72,6 +73,7 @@ class PromotionDecision:
                 "baseline": finite_or_none(self.baseline),
                 "threshold": self.threshold,
                 "gate_passed": self.gate_passed,
+                "slice_failures": self.slice_failures,
             },
             "champion": None
             if self.champion is None
@@ -113,6 +115,9 @@ def judge_candidate(config: ProjectConfig, version: str) -> PromotionDecision:
     passed = release_gate(
         value, baseline=baseline, threshold=config.metric.threshold, direction=metric.direction
     )
+    slice_failures, _ = gate_failures(
+        config, test, slice_results(config, test), value=value, direction=metric.direction
+    )
     base = PromotionDecision(
         version=version,
         promoted=False,
@@ -123,12 +128,13 @@ def judge_candidate(config: ProjectConfig, version: str) -> PromotionDecision:
         value=value,
         baseline=baseline,
         threshold=config.metric.threshold,
-        gate_passed=passed,
+        gate_passed=passed and not slice_failures,
+        slice_failures=slice_failures,
     )
     champion_version = registry.promoted_version()
     if candidate.problem.without_labels(test.labels):
         return _unlabelled(base, champion_version)
-    if not passed:
+    if not base.gate_passed:
         return _with(base, reason=_gate_reason(base))
     if champion_version is None:
         return _with(base, promoted=True, reason="the first version that passes the release gate")
@@ -203,6 +209,8 @@ def write_promotion_report(config: ProjectConfig, decision: PromotionDecision) -
 def _gate_reason(decision: PromotionDecision) -> str:
     if not math.isfinite(decision.value):
         return f"fails the release gate: {decision.metric} is undefined on the test split"
+    if decision.slice_failures:
+        return f"fails the release gate on a slice: {decision.slice_failures[0]}"
     sign = ">=" if decision.direction == "higher" else "<="
     return (
         f"fails the release gate: {decision.metric} = {decision.value:.4f} on the test split, "

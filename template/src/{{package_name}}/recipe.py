@@ -9,7 +9,9 @@ trained on any tier is the same artifact. `train.finish_training` takes a
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from contextvars import ContextVar
 from dataclasses import dataclass
 from typing import Any
 
@@ -24,6 +26,11 @@ from .problems.base import Baseline
 
 # Rows of the training data kept as the drift reference (features + prediction).
 REFERENCE_ROWS = 50_000
+# LightGBM callbacks `boost` runs besides its own: set around a fit by a caller
+# that watches the rounds (tuning.py prunes poor trials); none for a plain fit.
+_EXTRA_CALLBACKS: ContextVar[tuple[Callable[[Any], None], ...]] = ContextVar(
+    "extra_boost_callbacks", default=()
+)
 
 
 class TrainingError(RuntimeError):
@@ -57,12 +64,12 @@ class FittedModel:
 
 
 def lightgbm_params(config: ProjectConfig) -> tuple[dict[str, Any], int]:
-    """`lightgbm.train` parameters (model.params + the problem type's objective) and rounds.
+    """`lightgbm.train` parameters (model.params, model.tuned over them, the objective), rounds.
 
     Deterministic for a given thread count: the same data and config give the
     same model.
     """
-    params: dict[str, Any] = dict(config.model.params)
+    params: dict[str, Any] = config.model.effective_params()
     rounds = int(params.pop("n_estimators", 100))
     params.update(config.problem_type.lightgbm_params())
     params.update(
@@ -136,10 +143,25 @@ def boost(
             callbacks=[
                 lgb.early_stopping(config.model.early_stopping_rounds, verbose=False),
                 _advance(progress, task),
+                *_EXTRA_CALLBACKS.get(),
             ],
         )
         progress.update(task, completed=rounds)
     return best_rounds_only(booster)
+
+
+@contextmanager
+def boost_callbacks(*callbacks: Callable[[Any], None]) -> Iterator[None]:
+    """Run `callbacks` in every `boost` of this thread until the block ends.
+
+    Only boosting in this process sees them: the cluster engine boosts inside
+    Ray workers, which never do.
+    """
+    token = _EXTRA_CALLBACKS.set(callbacks)
+    try:
+        yield
+    finally:
+        _EXTRA_CALLBACKS.reset(token)
 
 
 def best_rounds_only(booster: lgb.Booster) -> lgb.Booster:

@@ -8,11 +8,14 @@ serving time. `validation.py` holds the row rules that follow from it.
 from __future__ import annotations
 
 import math
+import re
 from collections.abc import Collection
 from typing import Any, Literal
 
 import numpy as np
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+
+TAG_PATTERN = re.compile(r"[a-z][a-z0-9_-]{0,39}")
 
 
 class SchemaError(ValueError):
@@ -80,6 +83,18 @@ class FeatureSpec(BaseModel):
     # false: `monitor drift` does not judge it. For a feature that moves with the
     # calendar (a forecast's month): a new month is not a change in the data.
     drift: bool = True
+    # What a review needs to know about the column (ML Test Score D4): `tags` such
+    # as pii (personal data) or protected (a group the model must serve equally
+    # well), who owns it and where it comes from. `policy` in configs/project.yaml
+    # says which tags a feature may not carry and which fields every feature needs.
+    tags: tuple[str, ...] = ()
+    owner: str | None = None
+    source: str | None = None
+
+    @field_validator("tags", mode="before")
+    @classmethod
+    def _tags_are_words(cls, values: Any) -> Any:
+        return _tag_words(values, "tags")
 
     @field_validator("categories", mode="before")
     @classmethod
@@ -211,6 +226,17 @@ class FeatureSchema(BaseModel):
     id_columns: tuple[str, ...] = ()
     label: LabelSpec
     features: tuple[FeatureSpec, ...] = Field(min_length=1)
+    # Tags of columns that are not features: an id that is personal data
+    # ({customer_id: [pii]}), or a group kept only to check the model serves it
+    # equally well ({age_band: [protected]}). A feature carries its own `tags`.
+    column_tags: dict[str, tuple[str, ...]] = Field(default_factory=dict)
+
+    @field_validator("column_tags", mode="before")
+    @classmethod
+    def _column_tags_are_words(cls, values: Any) -> Any:
+        if not isinstance(values, dict):
+            return values
+        return {str(name): _tag_words(tags, f"column_tags.{name}") for name, tags in values.items()}
 
     @model_validator(mode="after")
     def _check_unique_names(self) -> FeatureSchema:
@@ -221,6 +247,12 @@ class FeatureSchema(BaseModel):
         duplicates |= {n for n in reserved if reserved.count(n) > 1}
         if duplicates:
             raise ValueError(f"column names used twice in the schema: {sorted(duplicates)}")
+        tagged_features = sorted(set(self.column_tags) & set(names))
+        if tagged_features:
+            raise ValueError(
+                f"column_tags names features {tagged_features}: give a feature its tags on "
+                "its own entry (tags: [...]); column_tags is for other columns"
+            )
         shared = [f.name for f in self.features if f.level == "query"]
         if shared and not self.group_column:
             raise ValueError(
@@ -264,6 +296,17 @@ class FeatureSchema(BaseModel):
     def query_level_names(self) -> list[str]:
         return [f.name for f in self.features if f.level == "query"]
 
+    def tags_of(self, name: str) -> tuple[str, ...]:
+        """The tags of column `name`: a feature's own, else its `column_tags` entry."""
+        if name in self.feature_names:
+            return self.feature(name).tags
+        return self.column_tags.get(name, ())
+
+    def tagged(self, tag: str) -> list[str]:
+        """Every column carrying `tag`: features first, then the other tagged columns."""
+        features = [f.name for f in self.features if tag in f.tags]
+        return features + [name for name, tags in self.column_tags.items() if tag in tags]
+
     def feature(self, name: str) -> FeatureSpec:
         for spec in self.features:
             if spec.name == name:
@@ -281,6 +324,22 @@ def _distinct_texts(values: Any, what: str) -> Any:
     if len(set(texts)) != len(texts):
         raise ValueError(f"{what} listed twice (`1` and `1.0` are one value): {texts}")
     return tuple(texts)
+
+
+def _tag_words(values: Any, what: str) -> Any:
+    """Tags as lower-case words (pii, protected, finance-approved), each once."""
+    if isinstance(values, str):
+        values = [values]
+    if not isinstance(values, list | tuple):
+        return values
+    tags = [str(v).strip().lower() for v in values]
+    bad = [t for t in tags if not TAG_PATTERN.fullmatch(t)]
+    if bad:
+        raise ValueError(
+            f"{what}: {bad} are not tags; a tag is one word of letters, digits, - or _ "
+            "(e.g. pii, protected)"
+        )
+    return tuple(dict.fromkeys(tags))
 
 
 def _missing(value: Any) -> bool:

@@ -56,6 +56,10 @@ class Engine(Protocol):
         """The test split's inputs (no label), as a batch job or replayed traffic would see."""
         ...
 
+    def validation_rows(self, max_rows: int) -> pd.DataFrame:
+        """At most `max_rows` rows of the validation split, as read (queries whole)."""
+        ...
+
     def score_file(
         self, input_path: Path, output_path: Path, **options: Unpack[ScoreOptions]
     ) -> BatchResult:

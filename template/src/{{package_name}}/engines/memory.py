@@ -138,6 +138,11 @@ class MemoryEngine:
             _groups(frame, self.config),
         )
 
+    def validation_rows(self, max_rows: int) -> pd.DataFrame:
+        config = self.config
+        validation = data.split_dataset(data.load_dataset(config), config).validation
+        return data.bounded_rows(validation, max_rows, config.feature_schema.group_column)
+
     def write_test_split(self) -> Path:
         """The test split's inputs as data/batch_input.parquet."""
         config = self.config

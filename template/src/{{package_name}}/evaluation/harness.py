@@ -16,16 +16,33 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
+import pandas as pd
+from pandas.api.types import is_numeric_dtype
 
 from ..config import ProjectConfig
 from ..engines import engine_for
-from ..metrics import UndefinedMetricWarning, bootstrap_interval, get_metric
+from ..metrics import (
+    Direction,
+    UndefinedMetricWarning,
+    bootstrap_interval,
+    clustered_interval,
+    get_metric,
+    is_better,
+)
+from ..metrics.paired import paired_gain
 from ..registry import LoadedModel, ModelRegistry
+from .fairness import group_gap_failures, group_gaps
 from .model_card import write_model_card
 from .report import write_html
 from .results import EvaluationResult, TestSet, finite_or_none, release_gate
+from .slice_gates import slice_gate_failures
 
 MISSING_SLICE = "(missing)"
+NUMERIC_SLICE_VALUES = 10
+# A binary label's slice is scored only with this many rows of each class: with
+# one fault among a hundred readings, PR AUC is that one row's rank, and no
+# resampling of the slice says how sure it is.
+MIN_SLICE_CLASS_ROWS = 5
 
 
 def evaluate_model(
@@ -72,7 +89,7 @@ def evaluate_model(
             n: score_outputs(config, n, test.labels, test.baseline, test.groups)
             for n in secondary_names
         },
-        slices=slice_results(config, test, model),
+        slices=slice_results(config, test),
         rows=len(test.frame),
         operating_point=model.problem.operating_point(
             test.labels, test.predictions, test.baseline, test.frame
@@ -83,28 +100,34 @@ def evaluate_model(
     passed = unjudged or release_gate(
         value, baseline=baseline, threshold=config.metric.threshold, direction=primary.direction
     )
-    result = replace(result, gate_passed=passed, unjudged=unjudged)
+    failures, fairness = gate_failures(
+        config, test, result.slices, value=value, direction=primary.direction
+    )
+    passed = passed and (unjudged or not failures)
+    result = replace(
+        result, gate_passed=passed, unjudged=unjudged, slice_failures=failures, fairness=fairness
+    )
     if write_reports:
         result = write_evaluation_reports(config, result, test, model)
     return result
 
 
-def slice_results(
-    config: ProjectConfig, test: TestSet, model: LoadedModel
-) -> dict[str, dict[str, dict[str, Any]]]:
+def slice_results(config: ProjectConfig, test: TestSet) -> dict[str, dict[str, dict[str, Any]]]:
     """Primary metric of model and baseline per category of each sliced feature.
 
     Ranking slices only by features that are constant within a query (a query
     cannot be split), and counts queries rather than rows.
     """
-    schema = model.schema
-    names = config.metric.slice_columns(schema)
+    # The current schema's tags: marking a column protected needs no retraining.
+    names = config.metric.slice_columns(config.feature_schema)
     results: dict[str, dict[str, dict[str, Any]]] = {}
     for name in names:
         if name not in test.frame.columns:
-            raise KeyError(f"metric.slices names '{name}', which is not a column of the data")
-        values = test.frame[name].astype("object").where(test.frame[name].notna(), MISSING_SLICE)
-        values = values.astype(str)
+            raise KeyError(
+                f"'{name}' is sliced (metric.slices, or tagged protected in the schema) but "
+                "is not a column of the data"
+            )
+        values = slice_labels(test.frame[name])
         if test.groups is not None and values.groupby(test.groups).nunique().max() > 1:
             continue
         per_category: dict[str, dict[str, Any]] = {}
@@ -113,7 +136,18 @@ def slice_results(
             groups = test.groups[mask] if test.groups is not None else None
             size = len(np.unique(groups)) if groups is not None else int(mask.sum())
             entry: dict[str, Any] = {"n": size, "value": None, "baseline": None}
-            if size >= config.metric.min_slice_rows:
+            judged = size
+            if config.feature_schema.label.nullable:  # only labelled rows say anything
+                judged = int(pd.notna(test.labels[mask]).sum())
+                entry["labelled"] = judged
+            scoreable = judged >= config.metric.min_slice_rows
+            if config.feature_schema.label.kind == "binary":
+                classes = np.asarray(test.labels[mask], dtype=float)
+                entry["positives"] = int((classes == 1).sum())
+                entry["negatives"] = int((classes == 0).sum())
+                fewest = min(entry["positives"], entry["negatives"])
+                scoreable = scoreable and fewest >= MIN_SLICE_CLASS_ROWS
+            if scoreable:
                 entry["value"] = finite_or_none(
                     score_outputs(
                         config,
@@ -134,9 +168,135 @@ def slice_results(
                         quiet=True,
                     )
                 )
+            if _worse(entry, config.metric.direction):
+                entry["gain_vs_baseline"] = _paired_gain(config, test, mask, groups)
             per_category[category] = entry
         results[name] = per_category
     return results
+
+
+def _worse(entry: dict[str, Any], direction: Direction) -> bool:
+    value, baseline = entry["value"], entry["baseline"]
+    return (
+        value is not None
+        and baseline is not None
+        and is_better(baseline, value, direction=direction)
+    )
+
+
+def _paired_gain(
+    config: ProjectConfig, test: TestSet, mask: np.ndarray, groups: np.ndarray | None
+) -> dict[str, float | None]:
+    """The model's gain over the baseline on one slice, with its paired bootstrap interval.
+
+    Computed only where the model scores below the baseline, so a slice gate can
+    tell a real loss (the whole interval below 0) from the noise of a small slice.
+    """
+    labels = test.labels[mask]
+    if config.feature_schema.label.nullable:
+        labelled = pd.notna(labels)
+        labels, mask = labels[labelled], np.flatnonzero(mask)[labelled]
+        groups = groups[labelled] if groups is not None else None
+    result = paired_gain(
+        config.metric.primary,
+        config.problem.type,
+        np.asarray(labels, dtype=float),
+        test.predictions[mask],
+        test.baseline[mask],
+        groups=groups,
+        k=config.problem_type.k,
+        resamples=config.promotion.resamples,
+        level=config.metric.confidence_level,
+        seed=config.model.seed,
+    )
+    return {
+        "value": finite_or_none(result.gain),
+        "ci_low": finite_or_none(result.low),
+        "ci_high": finite_or_none(result.high),
+    }
+
+
+def slice_labels(column: pd.Series) -> pd.Series:
+    """Each row's slice name: its category, or for a many-valued number its third.
+
+    A number with more than `NUMERIC_SLICE_VALUES` distinct values (a series'
+    scale, an age) is cut into thirds by quantile, named by their range.
+    """
+    if is_numeric_dtype(column) and column.nunique() > NUMERIC_SLICE_VALUES:
+        thirds = pd.qcut(column, 3, duplicates="drop")
+        names = {
+            b: f"{i + 1}/3 ({b.left:.4g} to {b.right:.4g})"
+            for i, b in enumerate(thirds.cat.categories)
+        }
+        return thirds.map(names).astype("object").where(column.notna(), MISSING_SLICE).astype(str)
+    return column.astype("object").where(column.notna(), MISSING_SLICE).astype(str)
+
+
+def gate_failures(
+    config: ProjectConfig,
+    test: TestSet,
+    slices: dict[str, dict[str, dict[str, Any]]],
+    *,
+    value: float,
+    direction: Direction,
+) -> tuple[list[str], dict[str, dict[str, Any]]]:
+    """What the slices and the protected groups miss, and the protected groups' report.
+
+    The release gate in `evaluate` and the promotion policy both apply it, so a
+    model that fails a slice is neither reported as passing nor promoted.
+    """
+    failures = slice_gate_failures(config.metric, slices, overall=value, direction=direction)
+    binary = config.problem.type == "binary_classification"
+    fairness = {}
+    for column in config.feature_schema.tagged("protected"):
+        if column not in slices:
+            continue
+        parity: dict[str, Any] = {}
+        if binary:
+            groups = slice_labels(test.frame[column]).to_numpy()
+            parity = {"labels": test.labels, "scores": test.predictions, "groups": groups}
+        report = group_gaps(slices[column], direction=direction, **parity)
+        if report["worst"] is not None:
+            names = slice_labels(test.frame[column])
+            for end in ("best", "worst"):
+                report[f"{end}_ci"] = _interval(config, test, (names == report[end]).to_numpy())
+        fairness[column] = report
+    failures += group_gap_failures(fairness, max_relative_gap=config.metric.max_group_gap)
+    return failures, fairness
+
+
+def _interval(config: ProjectConfig, test: TestSet, mask: np.ndarray) -> list[float | None]:
+    """The bootstrap interval of the primary metric on the rows of `mask` (labelled ones)."""
+    if config.feature_schema.label.nullable:
+        mask = mask & np.asarray(pd.notna(test.labels))
+    groups = test.groups[mask] if test.groups is not None else None
+    unit = config.problem_type.resampling_unit
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", UndefinedMetricWarning)
+        if unit is not None and unit in test.frame.columns:
+            low, high = clustered_interval(
+                config.metric.primary,
+                config.problem.type,
+                np.asarray(test.labels[mask], dtype=float),
+                test.predictions[mask],
+                test.frame[unit].to_numpy()[mask],
+                resamples=config.promotion.resamples,
+                level=config.metric.confidence_level,
+                seed=config.model.seed,
+            )
+            return [finite_or_none(low), finite_or_none(high)]
+        low, high = bootstrap_interval(
+            config.metric.primary,
+            config.problem.type,
+            np.asarray(test.labels[mask], dtype=float),
+            test.predictions[mask],
+            groups=groups,
+            k=config.problem_type.k,
+            resamples=config.promotion.resamples,
+            level=config.metric.confidence_level,
+            seed=config.model.seed,
+        )
+    return [finite_or_none(low), finite_or_none(high)]
 
 
 def write_evaluation_reports(

@@ -52,6 +52,10 @@ class EvaluationResult:
     # What the decision rule does on the test rows (anomaly detection: the alert budget).
     operating_point: dict[str, Any] = field(default_factory=dict)
     unjudged: bool = False  # no labelled test row (anomaly detection without labels)
+    # What the slices or the protected groups missed (metric.slice_gates, max_group_gap).
+    slice_failures: list[str] = field(default_factory=list)
+    # Per protected column: each group's metric, the best-worst gap, parity rates.
+    fairness: dict[str, dict[str, Any]] = field(default_factory=dict)
 
     @property
     def reaches_threshold(self) -> bool:
@@ -83,6 +87,8 @@ class EvaluationResult:
             "gate_passed": self.gate_passed,
             "secondary": {k: finite_or_none(v) for k, v in self.secondary.items()},
             "slices": self.slices,
+            "slice_failures": self.slice_failures,
+            "fairness": self.fairness,
             **({"operating_point": self.operating_point} if self.operating_point else {}),
         }
 
@@ -94,7 +100,8 @@ class EvaluationResult:
             if self.unjudged
             else f"  gate: {self.metric} {sign} {self.threshold}: "
             f"{'yes' if self.reaches_threshold else 'NO'}; beats the baseline: "
-            f"{'yes' if self.beats_baseline else 'NO'} -> {verdict}"
+            f"{'yes' if self.beats_baseline else 'NO'}; slices and groups: "
+            f"{'NO' if self.slice_failures else 'yes'} -> {verdict}"
         )
         lines = [
             f"Model {self.version} on {self.rows} test rows:",
@@ -103,6 +110,13 @@ class EvaluationResult:
             gate,
         ]
         lines += [f"  {name} = {value:.4f}" for name, value in self.secondary.items()]
+        lines += [f"  slice gate: {failure}" for failure in self.slice_failures]
+        for column, groups in self.fairness.items():
+            if groups["gap"] is not None:
+                lines.append(
+                    f"  protected {column}: worst group {groups['worst']}, "
+                    f"{groups['gap']:.4f} behind {groups['best']}"
+                )
         lines += [f"  {line}" for line in self.operating_point.get("summary", [])]
         if self.unjudged:
             lines.append(

@@ -180,14 +180,17 @@ def set_yaml_value(text: str, section: str, key: str, value: Any) -> str:
     start = next((i for i, line in enumerate(lines) if header.match(line.rstrip("\r\n"))), None)
     if start is None:
         raise AdoptError(f"configs/project.yaml has no '{section}:' section to set {key} in")
-    end, indent, last = start + 1, "  ", start
+    end, indent, last = start + 1, "", start
     while end < len(lines):
         line = lines[end].rstrip("\r\n")
         if line and not line[0].isspace() and not line.startswith("#"):
             break
         if line.strip() and not line.lstrip().startswith("#"):
-            indent, last = line[: len(line) - len(line.lstrip())], end
+            # the section's keys sit at its first line's indent; deeper lines are block values
+            indent = indent or line[: len(line) - len(line.lstrip())]
+            last = end
         end += 1
+    indent = indent or "  "
     entry = re.compile(
         rf"^{re.escape(indent)}{re.escape(key)}:(?P<value>[^#\n]*?)(?P<note>[ \t]+#.*)?$"
     )

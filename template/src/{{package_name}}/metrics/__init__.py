@@ -13,7 +13,7 @@ no query with a relevant item) is NaN with an UndefinedMetricWarning.
 """
 
 from ._base import UndefinedMetricWarning
-from .bootstrap import bootstrap_interval, bootstrap_values
+from .bootstrap import bootstrap_interval, bootstrap_values, clustered_interval
 from .classification import (
     accuracy_score,
     binary_log_loss,
@@ -60,6 +60,7 @@ __all__ = [
     "bootstrap_values",
     "brier_loss",
     "check_inputs",
+    "clustered_interval",
     "compute",
     "gain",
     "get_metric",

@@ -27,7 +27,7 @@ import numpy as np
 
 from ._base import Decomposable, Finisher, FromCounts, PerQuery, Rows, mean
 from .ranking import ranking_per_query
-from .registry import get_metric
+from .registry import compute, get_metric
 
 MAX_BINS = 4096
 EXACT_ROWS = 50_000  # up to here every row is resampled; above, rows are grouped into cells
@@ -50,6 +50,32 @@ def bootstrap_interval(
     values = bootstrap_values(
         name, problem_type, y_true, y_score, groups=groups, k=k, resamples=resamples, seed=seed
     )
+    return percentile_interval(values, level)
+
+
+def clustered_interval(
+    name: str,
+    problem_type: str,
+    y_true: np.ndarray,
+    y_score: np.ndarray,
+    units: np.ndarray,
+    *,
+    resamples: int = 1000,
+    level: float = 0.95,
+    seed: int = 0,
+) -> tuple[float, float]:
+    """Percentile interval of `name` when rows come in dependent units (a forecast's series).
+
+    Rows of one unit share its history, so resampling rows would treat them as
+    independent and make the interval too narrow: whole units are resampled.
+    """
+    rng = np.random.default_rng(seed)
+    names, index = np.unique(units, return_inverse=True)
+    rows_of = [np.flatnonzero(index == i) for i in range(len(names))]
+    values = np.empty(resamples)
+    for draw in range(resamples):
+        rows = np.concatenate([rows_of[i] for i in rng.integers(0, len(names), len(names))])
+        values[draw] = compute(name, problem_type, y_true[rows], y_score[rows])
     return percentile_interval(values, level)
 
 

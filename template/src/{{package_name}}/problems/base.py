@@ -48,6 +48,7 @@ class ProblemType(Protocol):
     label_time_column: ClassVar[str | None]  # when each row's label became known; None: its time
     decision_features: ClassVar[tuple[str, ...]]  # validation columns `decision` reads
     sample_drawn_whole: ClassVar[bool]  # sample rows depend on each other: never drawn in parts
+    resampling_unit: ClassVar[str | None]  # rows of one unit share a history: resample units
     k: int  # the ranking cut-off (metrics that take one); 10 elsewhere
     rows_per_request: int  # rows one request scores: 1, or the candidates of a query
 
@@ -124,6 +125,7 @@ class ProblemBase:
     label_time_column: ClassVar[str | None] = None
     decision_features: ClassVar[tuple[str, ...]] = ()
     sample_drawn_whole: ClassVar[bool] = False
+    resampling_unit: ClassVar[str | None] = None
     # What one served prediction is, as the OpenAPI document says it.
     prediction_meaning: ClassVar[str] = "The prediction"
 

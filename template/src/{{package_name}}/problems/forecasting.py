@@ -24,7 +24,7 @@ import pandas as pd
 
 from ..schema import FeatureSchema, LabelSpec
 from ..series.calendar import SEASONS, pandas_frequency
-from ..series.examples import ORIGIN, STEP, TARGET_TIME, Layout, as_stored, build_examples
+from ..series.examples import ORIGIN, SERIES, STEP, TARGET_TIME, Layout, as_stored, build_examples
 from ..series.world import demand_world
 from ..tables import SAMPLE_DAYS, SAMPLE_START
 from .base import Baseline, Figure, ProblemBase, ProblemError, ValueKind
@@ -55,6 +55,8 @@ class Forecasting(ProblemBase):
     decision_features: ClassVar[tuple[str, ...]] = (STEP,)
     # Examples share their series' history: the sample is built whole, then split.
     sample_drawn_whole: ClassVar[bool] = True
+    # A series' examples share its history: intervals over groups resample series.
+    resampling_unit: ClassVar[str | None] = SERIES
 
     forecast_horizon: int = 14
     forecast_frequency: str = "day"

@@ -23,6 +23,7 @@ import ray.data
 
 from ... import batch as batch_module
 from ...config import ProjectConfig
+from ...data import bounded_rows
 from ...evaluation.results import TestSet
 from ...predlog import prediction_ids as predlog_ids
 from ...registry import LoadedModel, ModelRegistry, explain_rows
@@ -48,10 +49,11 @@ REASON = "_reason"
 def score_test_split(config: ProjectConfig, model: LoadedModel) -> TestSet:
     """The test split with labels, model and baseline predictions, scored by Ray Data."""
     schema = model.schema
-    slices = config.metric.slice_columns(schema)
+    slices = config.metric.slice_columns(config.feature_schema)  # tags: the current schema
     # The time column too: `evaluate --decay` dates the test window by it.
     columns = [schema.label.name, *schema.time_columns, *schema.group_columns, *slices]
     columns += config.problem_type.decision_features  # what `operating_point` reads
+    columns += [config.problem_type.resampling_unit or schema.label.name]  # group intervals
     keep = list(dict.fromkeys(columns))
     with ray_session(config):
         source, _ = read_source(config)
@@ -70,6 +72,19 @@ def score_test_split(config: ProjectConfig, model: LoadedModel) -> TestSet:
     return TestSet(
         frame[keep], labels, outputs(frame, PREDICTION), outputs(frame, BASELINE), groups
     )
+
+
+def validation_rows(config: ProjectConfig, max_rows: int) -> pd.DataFrame:
+    """Up to `max_rows` rows of the validation split, read by Ray Data (queries whole)."""
+    with ray_session(config):
+        source, _ = read_source(config)
+        cuts = compute_cuts(source, config)
+        # Twice the rows, so the queries cut at the limit can be left out whole.
+        frame = raw_split(source, config, cuts, "validation").limit(2 * max_rows).to_pandas()
+    group = config.feature_schema.group_column
+    if group and len(frame) == 2 * max_rows:  # the limit may have cut the last query
+        frame = frame.loc[frame[group] != frame[group].iloc[-1]]
+    return bounded_rows(frame, max_rows, group)
 
 
 def write_test_split(config: ProjectConfig) -> Path:

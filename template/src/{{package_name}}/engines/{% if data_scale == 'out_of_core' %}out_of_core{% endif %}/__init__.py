@@ -19,7 +19,7 @@ from ...evaluation.results import TestSet
 from ...recipe import FittedModel
 from ...registry import LoadedModel
 from ..partitioned import write_partitioned_sample
-from .scoring import score_test_split, write_test_split
+from .scoring import score_test_split, validation_rows, write_test_split
 from .train import fit_out_of_core
 
 
@@ -50,6 +50,9 @@ class OutOfCoreEngine:
 
     def write_test_split(self) -> Path:
         return write_test_split(self.config)
+
+    def validation_rows(self, max_rows: int) -> pd.DataFrame:
+        return validation_rows(self.config, max_rows)
 
     def score_file(
         self, input_path: Path, output_path: Path, **options: Unpack[ScoreOptions]

@@ -13,6 +13,7 @@ import pandas as pd
 import polars as pl
 
 from ...config import ProjectConfig
+from ...data import bounded_rows
 from ...evaluation.results import TestSet
 from ...features import encode_frame
 from ...registry import LoadedModel
@@ -24,10 +25,11 @@ def score_test_split(config: ProjectConfig, model: LoadedModel) -> TestSet:
     """The test split with labels, model and baseline predictions, built chunk by chunk."""
     schema = model.schema
     path = prepare(config, splits=("test",)).files["test"]
-    slices = config.metric.slice_columns(schema)
+    slices = config.metric.slice_columns(config.feature_schema)  # tags: the current schema
     # The time column too: `evaluate --decay` dates the test window by it.
     columns = [schema.label.name, *schema.time_columns, *schema.group_columns, *slices]
     columns += config.problem_type.decision_features  # what `operating_point` reads
+    columns += [config.problem_type.resampling_unit or schema.label.name]  # group intervals
     keep = list(dict.fromkeys(columns))
     categories = {spec.name: spec.categories for spec in schema.categorical_features}
     frames, predictions, baseline = [], [], []
@@ -44,6 +46,19 @@ def score_test_split(config: ProjectConfig, model: LoadedModel) -> TestSet:
     labels = frame[schema.label.name].to_numpy()
     groups = frame[schema.group_column].to_numpy() if schema.group_column else None
     return TestSet(frame, labels, np.concatenate(predictions), np.concatenate(baseline), groups)
+
+
+def validation_rows(config: ProjectConfig, max_rows: int) -> pd.DataFrame:
+    """The first row groups of the validation split, up to `max_rows` rows (queries whole)."""
+    path = prepare(config, splits=("validation",)).files["validation"]
+    parts, held = [], 0
+    for chunk in iter_chunks(path):
+        parts.append(chunk)
+        held += len(chunk)
+        if held > max_rows:
+            break
+    frame = pd.concat(parts, ignore_index=True)
+    return bounded_rows(frame, max_rows, config.feature_schema.group_column)
 
 
 def write_test_split(config: ProjectConfig) -> Path:
