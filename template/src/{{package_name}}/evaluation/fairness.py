@@ -7,9 +7,9 @@ gap between the best and the worst group, and for a binary classifier the
 rates behind the usual parity measures at the 0.5 cut: selection rate, true
 positive rate and false positive rate per group, and their largest
 differences (demographic parity and equalized odds). With
-`metric.max_group_gap` set, the release gate fails when the worst group falls
-further behind the best than that share of the best group's value, beyond
-the noise of a small group.
+`metric.max_group_gap` set, the release gate fails when the model puts the
+worst group further behind the best than the baseline does, by more than that
+share of the best group's value, beyond the noise of a small group.
 """
 
 from __future__ import annotations
@@ -62,11 +62,15 @@ def group_gaps(
     judged = {name: e for name, e in slices.items() if e.get("value") is not None}
     report: dict[str, Any] = {
         "direction": direction,
-        "groups": {name: {"n": e["n"], "value": e.get("value")} for name, e in slices.items()},
+        "groups": {
+            name: {"n": e["n"], "value": e.get("value"), "baseline": e.get("baseline")}
+            for name, e in slices.items()
+        },
         "best": None,
         "worst": None,
         "gap": None,
         "relative_gap": None,
+        "baseline_relative_gap": None,
     }
     if len(judged) >= 2:
         ranked = sorted(judged, key=lambda n: judged[n]["value"], reverse=direction == "higher")
@@ -77,6 +81,7 @@ def group_gaps(
             worst=ranked[-1],
             gap=gap,
             relative_gap=gap / abs(best) if best else None,
+            baseline_relative_gap=_baseline_gap(judged[ranked[0]], judged[ranked[-1]], direction),
         )
     if labels is not None and scores is not None and groups is not None:
         report["parity"] = _parity(labels, scores, groups, report["groups"])
@@ -113,9 +118,11 @@ def group_gap_failures(
 ) -> list[str]:
     """One sentence per protected column whose groups are further apart than allowed.
 
-    A gap counts only beyond noise: even the favourable end of the worst group's
-    bootstrap interval (`worst_ci`) must be too far behind the unfavourable end
-    of the best group's (`best_ci`); both groups may be small.
+    Only the gap the model adds counts: the baseline's own gap between the same
+    two groups (a group with more positives has a higher Brier score for any
+    model) is taken off. And only beyond noise: the favourable end of the worst
+    group's bootstrap interval (`worst_ci`) against the unfavourable end of the
+    best group's (`best_ci`); both groups may be small.
     """
     if max_relative_gap is None:
         return []
@@ -123,16 +130,32 @@ def group_gap_failures(
     for column, r in fairness.items():
         if r["relative_gap"] is None or r["relative_gap"] <= max_relative_gap:
             continue
+        inherent = max(r.get("baseline_relative_gap") or 0.0, 0.0)
+        if r["relative_gap"] - inherent <= max_relative_gap:
+            continue  # the data sets the groups this far apart, not the model
         higher = r["direction"] == "higher"
         best = _end(r.get("best_ci"), low=higher) or r["groups"][r["best"]]["value"]
         worst = _end(r.get("worst_ci"), low=not higher)
-        if worst is not None and best and _share_behind(best, worst, r) <= max_relative_gap:
+        beyond_noise = _share_behind(best, worst, r) if worst is not None and best else None
+        if beyond_noise is not None and beyond_noise - inherent <= max_relative_gap:
             continue  # the groups may be this far apart by chance
         failures.append(
             f"protected column {column}: group {r['worst']} is {r['relative_gap']:.0%} behind "
-            f"group {r['best']} (metric.max_group_gap {max_relative_gap:.0%})"
+            f"group {r['best']}, the baseline {inherent:.0%} (metric.max_group_gap "
+            f"{max_relative_gap:.0%} more than the baseline's)"
         )
     return failures
+
+
+def _baseline_gap(
+    best: dict[str, Any], worst: dict[str, Any], direction: Direction
+) -> float | None:
+    """How far the baseline puts the model's worst group behind its best, as a share."""
+    if best.get("baseline") is None or worst.get("baseline") is None or not best["baseline"]:
+        return None
+    return float(gain(best["baseline"], worst["baseline"], direction=direction)) / abs(
+        best["baseline"]
+    )
 
 
 def _share_behind(best: float, other: float, report: dict[str, Any]) -> float:
