@@ -59,13 +59,11 @@ TIERS: dict[str, dict[str, Any]] = {
 CLUSTER_TEST_FILES = tuple(
     f"tests/{name}.py"
     for name in (
-        "test_cluster",
+        "test_cluster",  # fits on Ray Train and compares with the single-machine model
         "test_engines",
-        "test_train",
-        "test_evaluate",
+        "test_evaluate",  # scores the test split on Ray Data, slices and groups included
         "test_batch",
-        "test_feature_value",
-        "test_slice_gates",
+        "test_feature_value",  # reads validation rows through Ray Data
         "test_drift_check",
     )
 )
