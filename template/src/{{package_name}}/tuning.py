@@ -27,7 +27,7 @@ import optuna
 
 from .config import ProjectConfig, TunedSection
 from .engines import engine_for
-from .intake.adopt import _back_up, _write, set_yaml_value
+from .intake.adopt import back_up, replace_text, set_yaml_value
 from .metrics import is_better
 from .recipe import boost_callbacks, lightgbm_params
 
@@ -283,8 +283,8 @@ def _conclude(
     text = set_yaml_value(
         config_file.read_text(encoding="utf-8"), "model", "tuned", tuned.model_dump(mode="json")
     )
-    backup = _back_up(config_file, datetime.now())
-    _write(config_file, text)
+    backup = back_up(config_file, datetime.now())
+    replace_text(config_file, text)
     return replace(result, written=True, backup=backup)
 
 

@@ -138,7 +138,7 @@ def slice_results(config: ProjectConfig, test: TestSet) -> dict[str, dict[str, d
             entry: dict[str, Any] = {"n": size, "value": None, "baseline": None}
             judged = size
             if config.feature_schema.label.nullable:  # only labelled rows say anything
-                judged = int(pd.notna(test.labels[mask]).sum())
+                judged = int(_labelled(config, test, mask).sum())
                 entry["labelled"] = judged
             scoreable = judged >= config.metric.min_slice_rows
             if config.feature_schema.label.kind == "binary":
@@ -169,7 +169,7 @@ def slice_results(config: ProjectConfig, test: TestSet) -> dict[str, dict[str, d
                     )
                 )
             if _worse(entry, config.metric.direction):
-                entry["gain_vs_baseline"] = _paired_gain(config, test, mask, groups)
+                entry["gain_vs_baseline"] = _paired_gain(config, test, mask)
             per_category[category] = entry
         results[name] = per_category
     return results
@@ -184,23 +184,18 @@ def _worse(entry: dict[str, Any], direction: Direction) -> bool:
     )
 
 
-def _paired_gain(
-    config: ProjectConfig, test: TestSet, mask: np.ndarray, groups: np.ndarray | None
-) -> dict[str, float | None]:
+def _paired_gain(config: ProjectConfig, test: TestSet, mask: np.ndarray) -> dict[str, float | None]:
     """The model's gain over the baseline on one slice, with its paired bootstrap interval.
 
     Computed only where the model scores below the baseline, so a slice gate can
     tell a real loss (the whole interval below 0) from the noise of a small slice.
     """
-    labels = test.labels[mask]
-    if config.feature_schema.label.nullable:
-        labelled = pd.notna(labels)
-        labels, mask = labels[labelled], np.flatnonzero(mask)[labelled]
-        groups = groups[labelled] if groups is not None else None
+    mask = _labelled(config, test, mask)
+    groups = test.groups[mask] if test.groups is not None else None
     result = paired_gain(
         config.metric.primary,
         config.problem.type,
-        np.asarray(labels, dtype=float),
+        np.asarray(test.labels[mask], dtype=float),
         test.predictions[mask],
         test.baseline[mask],
         groups=groups,
@@ -214,6 +209,13 @@ def _paired_gain(
         "ci_low": finite_or_none(result.low),
         "ci_high": finite_or_none(result.high),
     }
+
+
+def _labelled(config: ProjectConfig, test: TestSet, mask: np.ndarray) -> np.ndarray:
+    """`mask` without the rows that have no label (a label the schema lets be empty)."""
+    if not config.feature_schema.label.nullable:
+        return mask
+    return mask & np.asarray(pd.notna(test.labels))
 
 
 def slice_labels(column: pd.Series) -> pd.Series:
@@ -251,15 +253,14 @@ def gate_failures(
     for column in config.feature_schema.tagged("protected"):
         if column not in slices:
             continue
+        names = slice_labels(test.frame[column]).to_numpy()
         parity: dict[str, Any] = {}
         if binary:
-            groups = slice_labels(test.frame[column]).to_numpy()
-            parity = {"labels": test.labels, "scores": test.predictions, "groups": groups}
+            parity = {"labels": test.labels, "scores": test.predictions, "groups": names}
         report = group_gaps(slices[column], direction=direction, **parity)
         if report["worst"] is not None:
-            names = slice_labels(test.frame[column])
             for end in ("best", "worst"):
-                report[f"{end}_ci"] = _interval(config, test, (names == report[end]).to_numpy())
+                report[f"{end}_ci"] = _interval(config, test, names == report[end])
         fairness[column] = report
     failures += group_gap_failures(fairness, max_relative_gap=config.metric.max_group_gap)
     return failures, fairness
@@ -267,8 +268,7 @@ def gate_failures(
 
 def _interval(config: ProjectConfig, test: TestSet, mask: np.ndarray) -> list[float | None]:
     """The bootstrap interval of the primary metric on the rows of `mask` (labelled ones)."""
-    if config.feature_schema.label.nullable:
-        mask = mask & np.asarray(pd.notna(test.labels))
+    mask = _labelled(config, test, mask)
     groups = test.groups[mask] if test.groups is not None else None
     unit = config.problem_type.resampling_unit
     with warnings.catch_warnings():

@@ -102,9 +102,9 @@ def adopt_inference(
     )
     if dry_run:
         return adoption
-    backups = tuple(_back_up(path, now) for path in (schema_file, config_file) if path.exists())
-    _write(schema_file, schema_text)
-    _write(config_file, project_text)
+    backups = tuple(back_up(path, now) for path in (schema_file, config_file) if path.exists())
+    replace_text(schema_file, schema_text)
+    replace_text(config_file, project_text)
     return replace(adoption, backups=backups, written=True)
 
 
@@ -252,7 +252,7 @@ def _source_text(source: Path, root: Path) -> str:
         return str(resolved)
 
 
-def _back_up(path: Path, now: datetime) -> Path:
+def back_up(path: Path, now: datetime) -> Path:
     """Copy `path` to `<name>.bak`, or a timestamped name when that is taken; never overwrite."""
     candidates = [path.with_name(f"{path.name}.bak")]
     candidates += [path.with_name(f"{path.name}.{now:%Y%m%d-%H%M%S}.bak")]
@@ -266,7 +266,7 @@ def _back_up(path: Path, now: datetime) -> Path:
     raise AdoptError(f"too many backups of {path}; remove old .bak files")
 
 
-def _write(path: Path, text: str) -> None:
+def replace_text(path: Path, text: str) -> None:
     """Write through a temporary file in the same folder, so a crash leaves the old file whole."""
     partial = path.with_name(f".{path.name}.partial")
     partial.write_text(text, encoding="utf-8")

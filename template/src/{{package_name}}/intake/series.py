@@ -30,12 +30,12 @@ from ..series.examples import (
 )
 from .adopt import (
     AdoptError,
-    _back_up,
     _comment,
     _flow,
     _prove,
     _source_text,
-    _write,
+    back_up,
+    replace_text,
     set_yaml_value,
 )
 from .dates import detect_date_format
@@ -141,9 +141,9 @@ def adopt_series_table(
     examples.to_parquet(partial, index=False)
     partial.replace(adoption.examples_file)
     files = (adoption.schema_file, config_file)
-    backups = tuple(_back_up(path, now) for path in files if path.exists())
-    _write(adoption.schema_file, schema_text)
-    _write(config_file, project_text)
+    backups = tuple(back_up(path, now) for path in files if path.exists())
+    replace_text(adoption.schema_file, schema_text)
+    replace_text(config_file, project_text)
     return replace(adoption, backups=backups, written=True)
 
 

@@ -53,7 +53,8 @@ def score_test_split(config: ProjectConfig, model: LoadedModel) -> TestSet:
     # The time column too: `evaluate --decay` dates the test window by it.
     columns = [schema.label.name, *schema.time_columns, *schema.group_columns, *slices]
     columns += config.problem_type.decision_features  # what `operating_point` reads
-    columns += [config.problem_type.resampling_unit or schema.label.name]  # group intervals
+    if unit := config.problem_type.resampling_unit:
+        columns.append(unit)  # a protected group's interval resamples whole units
     keep = list(dict.fromkeys(columns))
     with ray_session(config):
         source, _ = read_source(config)
