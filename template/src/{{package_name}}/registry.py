@@ -267,6 +267,13 @@ class ModelRegistry:
         self._require(version, index)
         return dict(index.get("decisions", {}).get(version, {}))
 
+    def feature_names_of(self, version: str) -> list[str] | None:
+        """The features `version` was trained on; None when it is not in this registry."""
+        path = self.root / version / SCHEMA_FILE
+        if not path.is_file():
+            return None
+        return FeatureSchema.model_validate_json(path.read_text(encoding="utf-8")).feature_names
+
     def list_versions(self) -> list[VersionInfo]:
         index = self._read_index()
         rows = []

@@ -297,8 +297,11 @@ def _check_project(
             raise DriftCheckError(str(error)) from None
         window = config.monitoring.window_rows
         cur_frame = read_prediction_log(config, limit=window, sources=sources)
+        cur_frame, other_schema = _scored_under_this_schema(cur_frame, config)
         named = ", ".join(sources)
         cur_source = f"prediction log, newest {window} rows from {named}"
+        if other_schema:
+            cur_source += f" ({other_schema} rows scored under another feature schema left out)"
         if cur_frame.empty:
             raise DriftCheckError(
                 f"the current window is empty: the prediction log {config.prediction_log_path} "
@@ -334,6 +337,29 @@ def _check_project(
         return report
     scores = np.asarray(overrides[PREDICTION], dtype=float)
     return replace(report, alert_rate=model.problem.alert_rate_check(scores))
+
+
+def _scored_under_this_schema(
+    frame: pd.DataFrame, config: ProjectConfig
+) -> tuple[pd.DataFrame, int]:
+    """Log rows whose model had the current features, and how many were left out.
+
+    After `data infer` switches the project to the team's table, rows logged
+    while it scored the sample read as null in every new column: judging them
+    would call the switch itself drift. A version missing from the registry
+    (a log copied from elsewhere) cannot be told apart, so its rows stay.
+    """
+    from ..registry import ModelRegistry
+
+    if frame.empty or "model_version" not in frame.columns:
+        return frame, 0
+    registry, names = ModelRegistry(config), config.feature_schema.feature_names
+    same = {}
+    for version in frame["model_version"].dropna().unique():
+        trained_on = registry.feature_names_of(str(version))
+        same[version] = trained_on is None or trained_on == names
+    keep = frame["model_version"].map(same).fillna(True).astype(bool).to_numpy()
+    return frame.loc[keep].reset_index(drop=True), int((~keep).sum())
 
 
 def _nonfinite_predictions(frame: pd.DataFrame) -> int:
